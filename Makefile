@@ -1,0 +1,40 @@
+# Set-up and entry points. Every target creates .venv when it is missing.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+CONFIG ?= config.yaml
+
+.PHONY: test check run demo lint clean
+
+# Runtime install (make check/run/demo) and test install (make test) are stamped separately.
+$(VENV)/.runtime: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.runtime
+
+test: $(VENV)/.test
+	$(BIN)/ruff check monitor tests
+	env -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy -u ALL_PROXY -u all_proxy \
+		$(BIN)/python -m pytest
+
+lint: $(VENV)/.test
+	$(BIN)/ruff check monitor tests
+
+check: $(VENV)/.runtime
+	$(BIN)/monitor --config $(CONFIG) check
+
+run: $(VENV)/.runtime
+	$(BIN)/monitor --config $(CONFIG) -v run
+
+demo: $(VENV)/.runtime
+	$(BIN)/monitor demo
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

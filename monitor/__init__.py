@@ -1,0 +1,3 @@
+"""monitor: watch web pages for changes (fetch, normalize, snapshot, diff, report)."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,209 @@
+"""Command-line interface: a thin shell over the library. Logging is set up and exit codes decided here only.
+
+Exit codes: 0 all unchanged or new, 1 at least one change, 2 at least one error or bad input (errors win).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+
+from monitor.check import run_checks
+from monitor.config import load_settings
+from monitor.encoding import decode_html
+from monitor.errors import MonitorError
+from monitor.fetch import utcnow
+from monitor.models import CheckResult, RunReport, Settings
+from monitor.normalize import PROFILES, normalize
+from monitor.store import SnapshotStore
+
+EXIT_OK = 0
+EXIT_CHANGED = 1
+EXIT_ERROR = 2
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class CliError(click.ClickException):
+    """A library error shown as one `Error: ...` line, exiting with EXIT_ERROR."""
+
+    exit_code = EXIT_ERROR
+
+
+def run_exit_code(report: RunReport) -> int:
+    """Return the exit code for a run: errors win over changes, changes over quiet runs."""
+    if report.count("error"):
+        return EXIT_ERROR
+    if report.count("changed"):
+        return EXIT_CHANGED
+    return EXIT_OK
+
+
+def _setup_logging(verbose: int, default: int = logging.ERROR, log_file: Path | None = None) -> None:
+    level = {0: default, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    handler: logging.Handler = logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("urllib3", "charset_normalizer"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+def _settings(ctx: click.Context) -> Settings:
+    try:
+        return load_settings(ctx.obj["config"])
+    except MonitorError as exc:
+        raise CliError(str(exc)) from exc
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-c", "--config", "config", type=click.Path(path_type=Path), default="config.yaml",
+              envvar="MONITOR_CONFIG", show_default=True, help="The YAML config file.")
+@click.option("-v", "--verbose", count=True, help="More log output on stderr (-v info, -vv debug).")
+@click.pass_context
+def cli(ctx: click.Context, config: Path, verbose: int) -> None:
+    """Watch web pages for changes: fetch, normalize, snapshot, diff and report."""
+    ctx.ensure_object(dict)
+    ctx.obj.update(config=config, verbose=verbose)
+    _setup_logging(verbose)
+
+
+def _result_line(result: CheckResult) -> str:
+    if result.status == "error":
+        return f"{result.target}: error: {result.error}"
+    if result.status == "changed" and result.change:
+        change = result.change
+        return (f"{result.target}: changed (+{change.inserted_words}/-{change.deleted_words} words) "
+                f"report: {result.report}")
+    return f"{result.target}: {result.status}"
+
+
+def _result_json(result: CheckResult) -> dict[str, Any]:
+    change = result.change
+    return {
+        "target": result.target, "url": result.url, "final_url": result.final_url, "status": result.status,
+        "report": str(result.report) if result.report else None,
+        "inserted": result.inserted, "deleted": result.deleted,
+        "inserted_words": change.inserted_words if change else 0,
+        "deleted_words": change.deleted_words if change else 0,
+        "error": result.error, "error_kind": result.error_kind, "snapshot": result.snapshot,
+        "checked_at": result.checked_at.isoformat(), "duration": round(result.duration, 3),
+    }
+
+
+@cli.command()
+@click.argument("names", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array, one object per target.")
+@click.pass_context
+def check(ctx: click.Context, names: tuple[str, ...], as_json: bool) -> None:
+    """Check the named targets (all by default) once; exit 0 quiet, 1 changed, 2 error."""
+    settings = _settings(ctx)
+    unknown = [n for n in names if settings.target(n) is None]
+    if unknown:
+        raise CliError(f"unknown target(s): {', '.join(unknown)} (configured: "
+                       f"{', '.join(t.name for t in settings.targets) or 'none'})")
+    targets = [settings.target(n) for n in names] if names else list(settings.targets)
+    if not targets:
+        raise CliError(f"{ctx.obj['config']}: no targets configured")
+    report = run_checks(settings, targets)
+    if as_json:
+        click.echo(json.dumps([_result_json(r) for r in report.results], indent=2))
+    else:
+        for result in report.results:
+            click.echo(_result_line(result))
+    ctx.exit(run_exit_code(report))
+
+
+@cli.command("normalize")
+@click.argument("file", type=click.File("rb"))
+@click.option("--profile", type=click.Choice(sorted(PROFILES)), default="generic", show_default=True)
+@click.option("--select", help="CSS selector: keep only these parts.")
+@click.option("--exclude", multiple=True, help="CSS selector: drop these parts (repeatable).")
+def normalize_command(file: Any, profile: str, select: str | None, exclude: tuple[str, ...]) -> None:
+    """Print the normalized text of a saved HTML page (FILE, or - for stdin)."""
+    try:
+        click.echo(normalize(decode_html(file.read()), profile, select, exclude))
+    except MonitorError as exc:
+        raise CliError(f"{file.name}: {exc}") from exc
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array, newest first.")
+@click.pass_context
+def history(ctx: click.Context, name: str, as_json: bool) -> None:
+    """List NAME's snapshots, newest first."""
+    settings = _settings(ctx)
+    try:
+        snapshots = SnapshotStore(settings.snapshots_dir).history(name)
+    except MonitorError as exc:
+        raise CliError(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps([{
+            "id": s.id, "taken_at": s.taken_at.isoformat(), "source": s.source, "sha256": s.sha256,
+            "url": s.url, "final_url": s.final_url, "status": s.status, "origin": s.origin,
+            "text": str(settings.snapshots_dir / name / f"{s.id}.txt"),
+        } for s in snapshots], indent=2))
+        return
+    if not snapshots:
+        click.echo(f"{name}: no snapshots")
+    for s in snapshots:
+        click.echo(f"{s.id}  {s.taken_at:%Y-%m-%d %H:%M:%S} UTC  {s.source:<8}  "
+                   f"{settings.snapshots_dir / name / (s.id + '.txt')}")
+
+
+@cli.command()
+@click.argument("name")
+@click.argument("file", type=click.File("rb"))
+@click.pass_context
+def baseline(ctx: click.Context, name: str, file: Any) -> None:
+    """Import FILE (UTF-8 text) as NAME's first snapshot."""
+    settings = _settings(ctx)
+    if settings.target(name) is None:
+        raise CliError(f"unknown target {name!r}: add it to {ctx.obj['config']} first")
+    try:
+        text = file.read().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CliError(f"{file.name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    try:
+        snapshot = SnapshotStore(settings.snapshots_dir).import_baseline(
+            name, text, taken_at=utcnow(), origin=Path(file.name).name)
+    except MonitorError as exc:
+        raise CliError(str(exc)) from exc
+    click.echo(f"{name}: baseline stored as {snapshot.id}")
+
+
+@cli.command()
+@click.option("--dir", "workdir", type=click.Path(path_type=Path), help="Work here (default: a new temp dir).")
+def demo(workdir: Path | None) -> None:
+    """Offline walk-through: serve the bundled pages on 127.0.0.1, check, edit one, check again."""
+    from monitor.demo import DEMO_EDITS, run_demo
+
+    workdir = workdir or Path(tempfile.mkdtemp(prefix="monitor-demo-"))
+    click.echo(f"Working in {workdir} (snapshots/ and reports/); baseline = the seed texts.")
+    try:
+        run = run_demo(workdir)
+    except MonitorError as exc:
+        raise CliError(str(exc)) from exc
+    click.echo("First check, pages as served vs. the seed baseline:")
+    for result in run.first.results:
+        click.echo("  " + _result_line(result))
+    click.echo("Edited the NATO story: " + "; ".join(f"{old!r} -> {new!r}" for old, new in DEMO_EDITS))
+    click.echo("Second check:")
+    for result in run.second.results:
+        click.echo("  " + _result_line(result))
+    click.echo(f"Change report: {run.report}")
+    click.echo(f"Report index:  {run.index}")
+    if run_exit_code(run.first) != EXIT_OK or run.report is None:
+        raise CliError("the demo did not behave as expected (see the lines above)")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="monitor")

@@ -1,0 +1,275 @@
+"""Read config.yaml once into Settings + Targets; every default lives here; errors name the key path and line."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+import soupsieve
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from monitor.errors import ConfigError
+from monitor.models import NAME_RE, FetchSettings, Settings, Target
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_EVERY = timedelta(hours=6)
+DEFAULT_USER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+)
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+PROFILES = ("generic", "defense.gov")
+
+
+def parse_duration(value: str | int | float) -> timedelta:
+    """Return the timedelta for `30s`, `15m`, `6h`, `1d` or a number of seconds; raise ValueError otherwise."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        match = _DURATION_RE.match(str(value))
+        if not match:
+            raise ValueError(f"{value!r} is not a duration like 30s, 15m, 6h or 1d")
+        seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    if seconds < 1:
+        raise ValueError("must be at least 1 second")
+    return timedelta(seconds=seconds)
+
+
+class _Schema(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class _TargetSchema(_Schema):
+    name: str
+    url: str
+    profile: Literal["generic", "defense.gov"] = "generic"
+    every: timedelta | None = None
+    cron: str | None = None
+    timeout: Annotated[float, Field(gt=0, le=600)] = 30.0
+    headers: dict[str, str] = Field(default_factory=dict)
+    select: str | None = None
+    exclude: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not NAME_RE.match(value):
+            raise ValueError("must be 1-64 characters of a-z, 0-9 and '-', not starting or ending with '-'")
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http(s) URL with a host")
+        return value
+
+    @field_validator("every", mode="before")
+    @classmethod
+    def _every(cls, value: Any) -> timedelta | None:
+        return None if value is None else parse_duration(value)
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is not None:
+            from apscheduler.triggers.cron import CronTrigger
+
+            try:
+                CronTrigger.from_crontab(value)
+            except ValueError as exc:
+                raise ValueError(f"{value!r} is not a 5-field cron expression: {exc}") from None
+        return value
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, val in value.items():
+            if not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", key) or re.search(r"[\r\n\0]", val):
+                raise ValueError(f"header {key!r} has an invalid name or a line break in its value")
+        return value
+
+    @field_validator("select")
+    @classmethod
+    def _select(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_selector(value)
+        return value
+
+    @field_validator("exclude")
+    @classmethod
+    def _exclude(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for selector in value:
+            _check_selector(selector)
+        return value
+
+    @field_validator("ignore")
+    @classmethod
+    def _ignore(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a valid regular expression: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _schedule(self) -> _TargetSchema:
+        if self.every is not None and self.cron is not None:
+            raise ValueError("give either 'every' or 'cron', not both")
+        return self
+
+
+class _FetchSchema(_Schema):
+    user_agent: str = DEFAULT_USER_AGENT
+    retries: Annotated[int, Field(ge=0, le=10)] = 2
+    backoff: Annotated[float, Field(ge=0, le=600)] = 2.0
+    max_retry_after: Annotated[float, Field(ge=0, le=3600)] = 120.0
+    max_body_bytes: Annotated[int, Field(ge=1024)] = 10 * 1024 * 1024
+    max_redirects: Annotated[int, Field(ge=0, le=50)] = 10
+
+
+class _ConfigSchema(_Schema):
+    snapshots_dir: str = "snapshots"
+    reports_dir: str = "reports"
+    fetch: _FetchSchema = Field(default_factory=_FetchSchema)
+    targets: tuple[_TargetSchema, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique(self) -> _ConfigSchema:
+        seen: set[str] = set()
+        for target in self.targets:
+            if target.name in seen:
+                raise ValueError(f"duplicate target name {target.name!r}")
+            seen.add(target.name)
+        return self
+
+
+def _check_selector(selector: str) -> None:
+    try:
+        soupsieve.compile(selector)
+    except soupsieve.SelectorSyntaxError as exc:
+        first = str(exc).splitlines()[0]
+        raise ValueError(f"{selector!r} is not a valid CSS selector: {first}") from None
+
+
+def load_settings(path: Path | str) -> Settings:
+    """Return the Settings parsed from the YAML file at `path`.
+
+    Raises ConfigError listing one line per problem (file:line: key.path: message).
+    """
+    path = Path(path)
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc}") from exc
+    return parse_settings(source, path)
+
+
+def parse_settings(source: str, path: Path | None = None, base_dir: Path | None = None) -> Settings:
+    """Return Settings from YAML text; relative dirs resolve against `base_dir` (default: the file's folder).
+
+    Raises ConfigError with one line per problem.
+    """
+    label = str(path) if path else "<config>"
+    try:
+        root = yaml.compose(source, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(source)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{label}:{mark.line + 1}" if mark else label
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{where}: invalid YAML: {problem}") from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{label}: the top level must be a mapping of keys (snapshots_dir, targets, ...)")
+    problems = _duplicate_keys(root, label)
+    try:
+        schema = _ConfigSchema.model_validate(data)
+    except ValidationError as exc:
+        problems += [_describe(err, root, label) for err in exc.errors()]
+        raise ConfigError(problems) from None
+    if problems:
+        raise ConfigError(problems)
+    base = base_dir or (path.parent if path else Path.cwd())
+    return _to_settings(schema, path, base)
+
+
+def _to_settings(schema: _ConfigSchema, path: Path | None, base: Path) -> Settings:
+    targets = tuple(
+        Target(**{**t.model_dump(), "every": t.every if (t.every or t.cron) else DEFAULT_EVERY})
+        for t in schema.targets
+    )
+    return Settings(
+        config_path=path,
+        snapshots_dir=(base / schema.snapshots_dir).resolve(),
+        reports_dir=(base / schema.reports_dir).resolve(),
+        fetch=FetchSettings(**schema.fetch.model_dump()),
+        targets=targets,
+    )
+
+
+def _describe(err: Any, root: yaml.Node | None, label: str) -> str:
+    loc = tuple(err["loc"])
+    key_path = _dotted(loc) or "(top level)"
+    line = _line_of(root, loc)
+    where = f"{label}:{line}" if line else label
+    message = err["msg"]
+    if err["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
+        message = "unknown key"
+    elif message.startswith("Value error, "):
+        message = message[len("Value error, "):]
+    return f"{where}: {key_path}: {message}"
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """Return the 1-based line of the deepest YAML node found along `loc`."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == part), None)
+            if node is None:
+                break
+            line = node.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def _duplicate_keys(node: yaml.Node | None, label: str, path: str = "") -> list[str]:
+    """Return one problem line per key that appears twice in the same mapping (YAML keeps only the last)."""
+    problems: list[str] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: set[Any] = set()
+        for key, value in node.value:
+            sub = f"{path}.{key.value}" if path else str(key.value)
+            if key.value in seen:
+                problems.append(f"{label}:{key.start_mark.line + 1}: {sub}: duplicate key")
+            seen.add(key.value)
+            problems += _duplicate_keys(value, label, sub)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            problems += _duplicate_keys(item, label, f"{path}[{i}]")
+    return problems

@@ -1,0 +1,73 @@
+"""Decide a fetched body's text encoding in one place: BOM, header charset, meta charset, then detection."""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import re
+
+import charset_normalizer
+
+logger = logging.getLogger(__name__)
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
+_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
+# WHATWG: labels that mean windows-1252 in a browser, whatever Python's codec registry says.
+_ALIASES = {"iso-8859-1": "windows-1252", "latin1": "windows-1252", "latin-1": "windows-1252",
+            "us-ascii": "windows-1252", "ascii": "windows-1252"}
+
+
+def charset_from_content_type(content_type: str | None) -> str | None:
+    """Return the charset parameter of a Content-Type header value, or None."""
+    if not content_type:
+        return None
+    match = _HEADER_CHARSET.search(content_type)
+    return match.group(1) if match else None
+
+
+def _known(label: str | None) -> str | None:
+    if not label:
+        return None
+    label = _ALIASES.get(label.strip().lower(), label.strip().lower())
+    try:
+        return codecs.lookup(label).name
+    except LookupError:
+        logger.debug("unknown charset label %r ignored", label)
+        return None
+
+
+def detect_encoding(body: bytes, content_type: str | None = None) -> str:
+    """Return the codec name to decode `body` with.
+
+    Order: byte-order mark, charset in the Content-Type header, <meta> charset in the first 4 KiB,
+    valid UTF-8, statistical detection, windows-1252.
+    """
+    for bom, name in _BOMS:
+        if body.startswith(bom):
+            return name
+    declared = _known(charset_from_content_type(content_type))
+    if declared:
+        return declared
+    meta = _META_CHARSET.search(body[:4096])
+    declared = _known(meta.group(1).decode("ascii", "replace")) if meta else None
+    if declared:
+        return declared
+    try:
+        body.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    best = charset_normalizer.from_bytes(body[:65536]).best()
+    return _known(best.encoding) if best and _known(best.encoding) else "cp1252"
+
+
+def decode_html(body: bytes, content_type: str | None = None) -> str:
+    """Return `body` decoded as text with the encoding detect_encoding() picks; undecodable bytes become U+FFFD."""
+    encoding = detect_encoding(body, content_type)
+    text = body.decode(encoding, errors="replace")
+    return text[1:] if text.startswith("\ufeff") else text

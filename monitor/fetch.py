@@ -1,0 +1,240 @@
+"""HTTP fetch stage, the only module that imports requests: Fetcher.fetch(target) -> Fetched."""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from urllib.parse import urlsplit
+
+import requests
+
+from monitor.errors import BadContentError, BlockedError, FetchError, HTTPStatusError, TransientFetchError
+from monitor.models import Fetched, FetchSettings, Target, Validators
+
+logger = logging.getLogger(__name__)
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+DEFAULT_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+_CHUNK = 64 * 1024
+# Bodies CDNs and bot walls answer with instead of the page.
+_BLOCK_SIGNS = (
+    re.compile(rb"<title>\s*Access Denied\s*</title>", re.I),
+    re.compile(rb"errors\.edgesuite\.net|Reference\s*#\s*\d+\.[0-9a-f]+", re.I),
+    re.compile(rb"Attention Required!\s*\|\s*Cloudflare|cf-error-details|challenge-platform", re.I),
+    re.compile(rb"<title>\s*Just a moment\.\.\.\s*</title>", re.I),
+    re.compile(rb"Request unsuccessful\. Incapsula incident ID", re.I),
+)
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    """Return the current time as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+def blocked_reason(body: bytes) -> str | None:
+    """Return a short description if `body` looks like a CDN block page, else None."""
+    head = body[:16384]
+    for sign in _BLOCK_SIGNS:
+        if sign.search(head):
+            return "CDN block page (Access Denied / bot challenge)"
+    return None
+
+
+def retry_after_seconds(value: str | None, now: datetime) -> float | None:
+    """Return the delay a Retry-After header asks for (seconds or HTTP-date), or None if absent/invalid."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+class Fetcher:
+    """Fetches targets over one requests.Session; use as a context manager."""
+
+    def __init__(self, settings: FetchSettings, *, sleep: Callable[[float], None] = time.sleep,
+                 clock: Clock = utcnow) -> None:
+        self.settings = settings
+        self._sleep = sleep
+        self._clock = clock
+        self._session = requests.Session()
+        self._session.max_redirects = settings.max_redirects
+        self._session.headers.update({
+            "User-Agent": settings.user_agent,
+            "Accept": DEFAULT_ACCEPT,
+            "Accept-Language": "en-US,en;q=0.9",
+        })
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the underlying connection pool."""
+        self._session.close()
+
+    def fetch(self, target: Target, validators: Validators | None = None) -> Fetched:
+        """Return the target's page, retrying network errors, 429 and 5xx with back-off.
+
+        A 304 answer to a conditional GET gives Fetched(not_modified=True, body=b"").
+        Raises TransientFetchError, HTTPStatusError, BlockedError or BadContentError.
+        """
+        attempts = self.settings.retries + 1
+        for attempt in range(1, attempts + 1):
+            try:
+                fetched = self._attempt(target, validators)
+            except (TransientFetchError, HTTPStatusError) as exc:
+                delay = self._retry_delay(exc, attempt)
+                if attempt == attempts or delay is None:
+                    suffix = f" (after {attempt} attempts)" if attempt > 1 else ""
+                    raise type(exc)(*_with_suffix(exc, suffix)) from exc
+                logger.info("%s: %s; retry %d/%d in %.1fs", target.name, exc, attempt,
+                            attempts - 1, delay)
+                self._sleep(delay)
+                continue
+            return Fetched(**{**fetched.__dict__, "attempts": attempt})
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _retry_delay(self, exc: FetchError, attempt: int) -> float | None:
+        """Return seconds to wait before the next attempt, or None when `exc` is not worth retrying."""
+        if isinstance(exc, BlockedError):
+            return None
+        if isinstance(exc, HTTPStatusError) and exc.status not in RETRY_STATUSES:
+            return None
+        asked = exc.retry_after if isinstance(exc, HTTPStatusError) else None
+        if asked is not None:
+            return asked if asked <= self.settings.max_retry_after else None
+        base = self.settings.backoff * 2 ** (attempt - 1)
+        return base + random.uniform(0, base / 4)
+
+    def _attempt(self, target: Target, validators: Validators | None) -> Fetched:
+        headers = dict(target.headers)
+        if validators and validators.etag:
+            headers["If-None-Match"] = validators.etag
+        if validators and validators.last_modified:
+            headers["If-Modified-Since"] = validators.last_modified
+        started = time.monotonic()
+        try:
+            response = self._session.get(target.url, headers=headers, timeout=target.timeout,
+                                         stream=True, allow_redirects=True)
+        except requests.RequestException as exc:
+            raise _wrap_request_error(exc, target) from exc
+        with response:
+            if response.status_code == 304:
+                return self._fetched(target, response, b"", not_modified=True)
+            body = self._read_body(response, target, started)
+            status = response.status_code
+            if status >= 400:
+                reason = blocked_reason(body)
+                if reason and status in (401, 403, 429, 503):
+                    raise BlockedError(f"HTTP {status}: {reason}", status)
+                raise HTTPStatusError(f"HTTP {status} {response.reason or ''}".strip(), status,
+                                      retry_after_seconds(response.headers.get("Retry-After"), self._clock()))
+            _check_content(body, response.headers.get("Content-Type"), status)
+            return self._fetched(target, response, body)
+
+    def _read_body(self, response: requests.Response, target: Target, started: float) -> bytes:
+        """Return the (decompressed) body, enforcing the size cap and a whole-response deadline."""
+        cap = self.settings.max_body_bytes
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > cap and "Content-Encoding" not in response.headers:
+            raise BadContentError(f"body of {int(declared)} bytes exceeds the cap of {cap} bytes")
+        deadline = started + max(target.timeout, 1.0) * 2
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in response.iter_content(_CHUNK):
+                size += len(chunk)
+                if size > cap:
+                    raise BadContentError(f"body exceeds the cap of {cap} bytes")
+                if time.monotonic() > deadline:
+                    raise TransientFetchError(f"body not received within {deadline - started:.0f}s")
+                chunks.append(chunk)
+        except requests.RequestException as exc:
+            raise _wrap_request_error(exc, target) from exc
+        return b"".join(chunks)
+
+    def _fetched(self, target: Target, response: requests.Response, body: bytes,
+                 not_modified: bool = False) -> Fetched:
+        return Fetched(
+            url=target.url,
+            final_url=response.url or target.url,
+            status=response.status_code,
+            fetched_at=self._clock(),
+            body=body,
+            content_type=response.headers.get("Content-Type"),
+            etag=response.headers.get("ETag"),
+            last_modified=response.headers.get("Last-Modified"),
+            not_modified=not_modified,
+        )
+
+
+def _with_suffix(exc: FetchError, suffix: str) -> tuple[object, ...]:
+    """Return constructor args re-creating `exc` with `suffix` added to its message."""
+    message = f"{exc}{suffix}"
+    return (message, exc.status) if isinstance(exc, HTTPStatusError) else (message,)
+
+
+def _check_content(body: bytes, content_type: str | None, status: int) -> None:
+    """Raise BadContentError unless `body` is non-empty HTML (or a CDN block page: BlockedError)."""
+    reason = blocked_reason(body)
+    if reason:
+        raise BlockedError(f"HTTP {status}: {reason}", status)
+    if not body.strip():
+        raise BadContentError(f"HTTP {status} with an empty body")
+    mime = (content_type or "").split(";")[0].strip().lower()
+    if mime and mime not in HTML_TYPES:
+        raise BadContentError(f"not HTML (Content-Type {mime})")
+    head = body[:1024]
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise BadContentError("binary content, not HTML")
+    if not mime and b"<" not in head:
+        raise BadContentError("no Content-Type and the body does not look like HTML")
+
+
+def _wrap_request_error(exc: requests.RequestException, target: Target) -> FetchError:
+    """Return a one-line monitor error for a requests exception."""
+    host = urlsplit(target.url).netloc
+    text = repr(exc)
+    if isinstance(exc, requests.TooManyRedirects):
+        return FetchError("too many redirects (a redirect loop?)")
+    if isinstance(exc, (requests.exceptions.InvalidSchema, requests.exceptions.MissingSchema,
+                        requests.exceptions.InvalidURL)):
+        return BadContentError(f"redirected to an unusable URL ({str(exc).splitlines()[0][:120]})")
+    if isinstance(exc, requests.ConnectTimeout):
+        return TransientFetchError(f"connect timeout after {target.timeout:g}s ({host})")
+    if isinstance(exc, (requests.ReadTimeout, requests.exceptions.ReadTimeout)):
+        return TransientFetchError(f"read timeout after {target.timeout:g}s ({host})")
+    if "NameResolution" in text or "Name or service not known" in text or "getaddrinfo" in text \
+            or "Temporary failure in name resolution" in text:
+        return TransientFetchError(f"cannot resolve host {urlsplit(target.url).hostname}")
+    if "Connection refused" in text or "ConnectionRefused" in text:
+        return TransientFetchError(f"connection refused ({host})")
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return TransientFetchError(f"connection broken mid-body ({host})")
+    if isinstance(exc, requests.exceptions.ContentDecodingError):
+        return BadContentError("body could not be decompressed")
+    if isinstance(exc, requests.exceptions.SSLError):
+        return TransientFetchError(f"TLS error talking to {host}")
+    if isinstance(exc, requests.ConnectionError):
+        return TransientFetchError(f"connection failed ({host}): {type(exc.__context__ or exc).__name__}")
+    return TransientFetchError(f"request failed ({host}): {type(exc).__name__}")

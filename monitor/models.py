@@ -1,0 +1,185 @@
+"""Frozen dataclasses that cross stage boundaries; no I/O here."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+CheckStatus = Literal["new", "unchanged", "changed", "error"]
+SnapshotSource = Literal["live", "baseline", "archive"]
+# Target names become folder and file names: keep them to a safe alphabet.
+NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One monitored page, as configured (defaults are decided in config.py)."""
+
+    name: str
+    url: str
+    profile: str = "generic"
+    every: timedelta | None = None
+    cron: str | None = None
+    timeout: float = 30.0
+    headers: dict[str, str] = field(default_factory=dict)
+    select: str | None = None
+    exclude: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    """How pages are fetched: retries, back-off, size cap, identity."""
+
+    user_agent: str
+    retries: int = 2
+    backoff: float = 2.0
+    max_retry_after: float = 120.0
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 10
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole parsed configuration."""
+
+    config_path: Path | None
+    snapshots_dir: Path
+    reports_dir: Path
+    fetch: FetchSettings
+    targets: tuple[Target, ...]
+
+    def target(self, name: str) -> Target | None:
+        """Return the target called `name`, or None."""
+        return next((t for t in self.targets if t.name == name), None)
+
+
+@dataclass(frozen=True)
+class Validators:
+    """The server's own cache validators from the last good fetch, for a conditional GET."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A successful HTTP exchange: the raw body (bytes) plus what we need to know about it."""
+
+    url: str
+    final_url: str
+    status: int
+    fetched_at: datetime
+    body: bytes = b""
+    content_type: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    not_modified: bool = False
+    attempts: int = 1
+
+    @property
+    def validators(self) -> Validators:
+        """The server's validators from this response."""
+        return Validators(self.etag, self.last_modified)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Metadata of one stored version of a target's normalized text."""
+
+    id: str
+    target: str
+    taken_at: datetime
+    sha256: str
+    source: SnapshotSource
+    url: str | None = None
+    final_url: str | None = None
+    status: int | None = None
+    content_type: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    has_raw: bool = False
+    origin: str | None = None
+
+
+@dataclass(frozen=True)
+class TargetState:
+    """What the store remembers about a target between checks."""
+
+    last_checked: datetime | None = None
+    last_status: CheckStatus | None = None
+    last_error: str | None = None
+    last_change: datetime | None = None
+    consecutive_failures: int = 0
+    validators: Validators = Validators()
+
+
+@dataclass(frozen=True)
+class Change:
+    """A difference between two texts: diff operations (-1 delete, 0 equal, 1 insert) and counts."""
+
+    ops: tuple[tuple[int, str], ...]
+    inserted_chars: int
+    deleted_chars: int
+    inserted_words: int
+    deleted_words: int
+
+
+@dataclass(frozen=True)
+class ChangeReport:
+    """What a change report describes: a target's change between two snapshots."""
+
+    target: Target
+    old: Snapshot
+    new: Snapshot
+    change: Change
+    created_at: datetime
+    ignored: int = 0
+
+    @property
+    def id(self) -> str:
+        """The report's id: the new snapshot's id (unique per target)."""
+        return self.new.id
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of checking one target once; errors are results too."""
+
+    target: str
+    url: str
+    status: CheckStatus
+    checked_at: datetime
+    duration: float = 0.0
+    final_url: str | None = None
+    report: Path | None = None
+    snapshot: str | None = None
+    change: Change | None = None
+    error: str | None = None
+    error_kind: str | None = None
+
+    @property
+    def inserted(self) -> int:
+        """Inserted characters (0 without a change)."""
+        return self.change.inserted_chars if self.change else 0
+
+    @property
+    def deleted(self) -> int:
+        """Deleted characters (0 without a change)."""
+        return self.change.deleted_chars if self.change else 0
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """All results of one run over a set of targets."""
+
+    started_at: datetime
+    finished_at: datetime
+    results: tuple[CheckResult, ...]
+
+    def count(self, status: CheckStatus) -> int:
+        """Return how many results have `status`."""
+        return sum(1 for r in self.results if r.status == status)

@@ -1,0 +1,231 @@
+"""HTML -> clean text by profile (defense.gov, generic); pure functions, no I/O."""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bs4 import BeautifulSoup, Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
+
+from monitor.errors import NormalizeError
+
+logger = logging.getLogger(__name__)
+
+# Never content: code, metadata, form controls, embedded media, icons.
+SKIP_TAGS = frozenset({
+    "script", "style", "noscript", "template", "head", "title", "meta", "link", "base",
+    "button", "input", "select", "option", "optgroup", "textarea", "datalist",
+    "iframe", "object", "embed", "svg", "canvas", "video", "audio", "map", "picture", "source",
+})
+BLOCK_TAGS = frozenset({
+    "address", "article", "aside", "blockquote", "caption", "dd", "details", "dialog", "div", "dl", "dt",
+    "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header",
+    "hgroup", "hr", "legend", "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table",
+    "tbody", "thead", "tfoot", "tr", "ul",
+})
+CELL_TAGS = frozenset({"td", "th"})
+_ASCII_WS = re.compile(r"[ \t\n\r\f\v]+")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How to find a page's content: regions to keep, parts to drop, elements kept as one compact block."""
+
+    name: str
+    regions: str                 # selector list; matches kept in document order, outermost only
+    drop: str = ""               # selector list removed before extraction
+    compact: str = ""            # elements whose inner blocks become lines of one block
+    required: str = ""           # the profile does not apply to a page without one of these
+    fallback: tuple[str, ...] = ()  # tried one by one when `regions` matches nothing
+
+
+PROFILES: dict[str, Profile] = {
+    "generic": Profile(
+        name="generic",
+        regions="main",
+        fallback=("article", "[role=main]", "body"),
+        drop="nav, header, footer, aside, [hidden], [role=navigation], [role=banner], [role=contentinfo]",
+        compact="figure",
+    ),
+    # defense.gov (DNN + ArticleCS): banner, title, historical notice, article body, "Related Stories".
+    "defense.gov": Profile(
+        name="defense.gov",
+        regions=("section.usa-banner, h1.maintitle, .article-notice, div.body, "
+                 ".related > h2, .related > h3, .related-stories > h2, .related-stories > h3"),
+        drop=".usa-banner__button, .share-tools, #skip-link-holder, nav",
+        compact="figure, .usa-banner__header",
+        required="h1.maintitle, div.body",
+    ),
+}
+
+
+def normalize(html: str, profile: str = "generic", select: str | None = None,
+              exclude: Iterable[str] = ()) -> str:
+    """Return the page's normalized text: blocks separated by a blank line, NFC, spaces collapsed.
+
+    `select` (CSS) keeps only the matching parts instead of the profile's regions; `exclude` drops parts.
+    Raises NormalizeError for an unknown profile, a page the profile does not recognize, or no text.
+    """
+    try:
+        prof = PROFILES[profile]
+    except KeyError:
+        raise NormalizeError(f"unknown profile {profile!r} (known: {', '.join(PROFILES)})") from None
+    soup = BeautifulSoup(html, "lxml")
+    if prof.required and not select and not soup.select_one(prof.required):
+        raise NormalizeError(f"profile {prof.name}: page has none of {prof.required} (not an article page?)")
+    for selector in [prof.drop, *exclude]:
+        if selector:
+            for node in soup.select(selector):
+                node.decompose()
+    regions = _regions(soup, select, prof)
+    compact = {id(node) for node in soup.select(prof.compact)} if prof.compact else set()
+    text = _extract(regions, compact)
+    if not text.strip():
+        where = f"selector {select!r}" if select else f"profile {prof.name}"
+        raise NormalizeError(f"{where}: no text found in the page")
+    return text
+
+
+def _regions(soup: BeautifulSoup, select: str | None, prof: Profile) -> list[Tag]:
+    """Return the outermost elements to extract, in document order."""
+    if select:
+        found = soup.select(select)
+    else:
+        found = soup.select(prof.regions)
+        for selector in prof.fallback:
+            if found:
+                break
+            found = soup.select(selector)
+    if not found and not select:
+        found = [soup]
+    chosen = {id(node) for node in found}
+    return [n for n in found if not any(id(p) in chosen for p in n.parents)]
+
+
+class _TextBuilder:
+    """Accumulates text fragments into lines and lines into blocks."""
+
+    def __init__(self) -> None:
+        self.blocks: list[str] = []
+        self.lines: list[str] = []
+        self.fragments: list[str] = []
+
+    def add(self, text: str) -> None:
+        self.fragments.append(text)
+
+    def _take_line(self) -> str:
+        line = _ASCII_WS.sub(" ", "".join(self.fragments)).strip(" ")
+        self.fragments = []
+        return line
+
+    def line_break(self) -> None:
+        """A <br>: end the line, even when empty (a leading <br> is a visible blank line)."""
+        self.lines.append(self._take_line())
+
+    def soft_break(self) -> None:
+        """A block boundary inside a compact element: a new line, never an empty one."""
+        line = self._take_line()
+        if line:
+            self.lines.append(line)
+
+    def block_break(self) -> None:
+        """End the current block (dropping trailing empty lines and blank blocks)."""
+        line = self._take_line()
+        if line or self.lines:
+            self.lines.append(line)
+        while self.lines and not self.lines[-1]:
+            self.lines.pop()
+        if self.lines:
+            self.blocks.append("\n".join(self.lines))
+        self.lines = []
+
+    def text(self) -> str:
+        self.block_break()
+        return unicodedata.normalize("NFC", "\n\n".join(self.blocks))
+
+
+_END_BLOCK, _END_COMPACT, _END_PRE = object(), object(), object()
+_NOT_TEXT = (Comment, Declaration, Doctype, ProcessingInstruction)
+
+
+def _extract(regions: list[Tag], compact: set[int]) -> str:
+    """Walk the regions (iteratively: pages may nest thousands deep) and return their text."""
+    out = _TextBuilder()
+    compact_depth = pre_depth = 0
+    for region in regions:
+        out.block_break()
+        stack: list[object] = [region]
+        while stack:
+            item = stack.pop()
+            if item is _END_BLOCK:
+                out.soft_break() if compact_depth else out.block_break()
+                continue
+            if item is _END_COMPACT:
+                compact_depth -= 1
+                out.block_break()
+                continue
+            if item is _END_PRE:
+                pre_depth -= 1
+                continue
+            if isinstance(item, NavigableString):
+                if not isinstance(item, _NOT_TEXT):
+                    _add_text(out, str(item), pre_depth > 0)
+                continue
+            tag = item
+            assert isinstance(tag, Tag)
+            name = tag.name
+            if name in SKIP_TAGS:
+                continue
+            if name == "br":
+                out.line_break()
+                continue
+            if name == "img":
+                alt = (tag.get("alt") or "").strip() if compact_depth else ""
+                if alt:
+                    out.soft_break()
+                    out.add(str(alt))
+                    out.soft_break()
+                continue
+            if name in CELL_TAGS:
+                out.add(" ")
+            if id(tag) in compact:
+                out.block_break()
+                compact_depth += 1
+                stack.append(_END_COMPACT)
+            elif name in BLOCK_TAGS or tag is region:
+                out.soft_break() if compact_depth else out.block_break()
+                stack.append(_END_BLOCK)
+            if name == "pre":
+                pre_depth += 1
+                stack.append(_END_PRE)
+            stack.extend(reversed(tag.contents))
+    return out.text()
+
+
+def _add_text(out: _TextBuilder, text: str, preformatted: bool) -> None:
+    if not preformatted:
+        out.add(text)
+        return
+    parts = text.split("\n")
+    for i, part in enumerate(parts):
+        if i:
+            out.line_break()
+        out.add(part)
+
+
+def apply_ignore(text: str, patterns: Iterable[str]) -> tuple[str, int]:
+    """Return `text` with every match of the `ignore` regexes removed, and how many matches there were.
+
+    Patterns are multiline (^ and $ match at line ends). Lines emptied by a removal disappear.
+    """
+    count = 0
+    for pattern in patterns:
+        text, n = re.subn(pattern, "", text, flags=re.MULTILINE)
+        count += n
+    if count:
+        lines = [line.rstrip(" ") for line in text.split("\n")]
+        text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
+    return text, count

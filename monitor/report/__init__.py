@@ -1,0 +1,1 @@
+"""Change reports: HTML files, JSON sidecars and the index, rendered from Jinja templates."""

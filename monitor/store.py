@@ -1,0 +1,177 @@
+"""Snapshot store on disk: one folder per target; atomic, versioned, content-identified files.
+
+Layout of `<snapshots_dir>/<target>/`:
+  <id>.txt       the normalized text (UTF-8), readable as is
+  <id>.html.gz   the raw response body, gzip-compressed (live fetches only)
+  <id>.json      metadata; written last, so its presence is what makes a snapshot visible
+  state.json     last check, last error, the server's validators
+where <id> is `<UTC time>-<first 12 hex of the text's sha256>`, so names sort by time.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import re
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from monitor.durable import read_json, write_atomic, write_json
+from monitor.errors import StoreError
+from monitor.models import NAME_RE, Snapshot, SnapshotSource, TargetState, Validators
+
+logger = logging.getLogger(__name__)
+
+_ID_RE = re.compile(r"^\d{8}T\d{6}\.\d{6}Z-[0-9a-f]{12}$")
+_TIME_FORMAT = "%Y%m%dT%H%M%S.%fZ"
+
+
+def sha256_text(text: str) -> str:
+    """Return the hex sha256 of `text` encoded as UTF-8."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.astimezone(UTC).isoformat().replace("+00:00", "Z") if when else None
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+class SnapshotStore:
+    """Reads and writes snapshots and per-target state below `root`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def target_dir(self, target: str) -> Path:
+        """Return the folder of `target`; raise StoreError for a name that could escape the root."""
+        if not NAME_RE.match(target):
+            raise StoreError(f"invalid target name {target!r}")
+        return self.root / target
+
+    def history(self, target: str) -> list[Snapshot]:
+        """Return the target's snapshots, newest first. Raises StoreError on an unreadable metadata file."""
+        folder = self.target_dir(target)
+        if not folder.is_dir():
+            return []
+        ids = sorted((p.stem for p in folder.glob("*.json") if _ID_RE.match(p.stem)), reverse=True)
+        return [self._load_meta(target, sid) for sid in ids]
+
+    def latest(self, target: str) -> Snapshot | None:
+        """Return the newest snapshot of `target`, or None if it has none."""
+        folder = self.target_dir(target)
+        if not folder.is_dir():
+            return None
+        ids = [p.stem for p in folder.glob("*.json") if _ID_RE.match(p.stem)]
+        return self._load_meta(target, max(ids)) if ids else None
+
+    def get(self, target: str, snapshot_id: str) -> Snapshot:
+        """Return the snapshot `snapshot_id` of `target`. Raises StoreError if it does not exist."""
+        if not _ID_RE.match(snapshot_id):
+            raise StoreError(f"invalid snapshot id {snapshot_id!r}")
+        return self._load_meta(target, snapshot_id)
+
+    def read_text(self, snapshot: Snapshot) -> str:
+        """Return the snapshot's text, verified against its sha256. Raises StoreError."""
+        path = self.target_dir(snapshot.target) / f"{snapshot.id}.txt"
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise StoreError(f"cannot read {path}: {exc}") from exc
+        if sha256_text(text) != snapshot.sha256:
+            raise StoreError(f"{path}: content does not match its recorded sha256")
+        return text
+
+    def read_raw(self, snapshot: Snapshot) -> bytes | None:
+        """Return the raw body stored with the snapshot, or None if it has none. Raises StoreError."""
+        if not snapshot.has_raw:
+            return None
+        path = self.target_dir(snapshot.target) / f"{snapshot.id}.html.gz"
+        try:
+            return gzip.decompress(path.read_bytes())
+        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            raise StoreError(f"cannot read {path}: {exc}") from exc
+
+    def save(self, target: str, text: str, *, taken_at: datetime, source: SnapshotSource = "live",
+             raw: bytes | None = None, **meta: Any) -> Snapshot:
+        """Store `text` as a new snapshot of `target` and return it.
+
+        `meta` may carry url, final_url, status, content_type, etag, last_modified, origin.
+        Raises StoreError if the disk refuses; a failed save leaves no visible snapshot.
+        """
+        digest = sha256_text(text)
+        snapshot_id = f"{taken_at.astimezone(UTC).strftime(_TIME_FORMAT)}-{digest[:12]}"
+        snapshot = Snapshot(id=snapshot_id, target=target, taken_at=taken_at.astimezone(UTC),
+                            sha256=digest, source=source, has_raw=raw is not None, **meta)
+        folder = self.target_dir(target)
+        write_atomic(folder / f"{snapshot_id}.txt", text.encode("utf-8"))
+        if raw is not None:
+            write_atomic(folder / f"{snapshot_id}.html.gz", gzip.compress(raw, compresslevel=6, mtime=0))
+        document = {**asdict(snapshot), "taken_at": _iso(snapshot.taken_at)}
+        write_json(folder / f"{snapshot_id}.json", document)
+        logger.debug("%s: stored snapshot %s (%d chars)", target, snapshot_id, len(text))
+        return snapshot
+
+    def import_baseline(self, target: str, text: str, *, taken_at: datetime, origin: str) -> Snapshot:
+        """Store `text` as the first snapshot of `target` (source "baseline") and return it.
+
+        Raises StoreError if the target already has snapshots, or if the disk refuses.
+        """
+        existing = self.latest(target)
+        if existing is not None:
+            raise StoreError(f"{target} already has snapshots (newest {existing.id}); a baseline must be the first")
+        return self.save(target, text.replace("\r\n", "\n"), taken_at=taken_at, source="baseline", origin=origin)
+
+    def discard(self, snapshot: Snapshot) -> None:
+        """Remove a snapshot (metadata first, so it vanishes at once). Raises StoreError."""
+        folder = self.target_dir(snapshot.target)
+        try:
+            for suffix in (".json", ".txt", ".html.gz"):
+                (folder / f"{snapshot.id}{suffix}").unlink(missing_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot remove snapshot {snapshot.id}: {exc}") from exc
+
+    def load_state(self, target: str) -> TargetState:
+        """Return the target's remembered state (an empty state if there is none). Raises StoreError."""
+        path = self.target_dir(target) / "state.json"
+        if not path.exists():
+            return TargetState()
+        doc = read_json(path)
+        return TargetState(
+            last_checked=_parse_time(doc.get("last_checked")),
+            last_status=doc.get("last_status"),
+            last_error=doc.get("last_error"),
+            last_change=_parse_time(doc.get("last_change")),
+            consecutive_failures=int(doc.get("consecutive_failures", 0)),
+            validators=Validators(doc.get("etag"), doc.get("last_modified")),
+        )
+
+    def save_state(self, target: str, state: TargetState) -> None:
+        """Atomically replace the target's state. Raises StoreError."""
+        write_json(self.target_dir(target) / "state.json", {
+            "last_checked": _iso(state.last_checked),
+            "last_status": state.last_status,
+            "last_error": state.last_error,
+            "last_change": _iso(state.last_change),
+            "consecutive_failures": state.consecutive_failures,
+            "etag": state.validators.etag,
+            "last_modified": state.validators.last_modified,
+        })
+
+    def _load_meta(self, target: str, snapshot_id: str) -> Snapshot:
+        doc = read_json(self.target_dir(target) / f"{snapshot_id}.json")
+        try:
+            fields = {k: doc.get(k) for k in Snapshot.__dataclass_fields__}
+            snapshot = Snapshot(**{**fields, "taken_at": _parse_time(doc["taken_at"]),
+                                   "has_raw": bool(doc.get("has_raw"))})
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StoreError(f"{target}/{snapshot_id}.json: invalid metadata ({exc})") from exc
+        if snapshot.id != snapshot_id or snapshot.target != target:
+            raise StoreError(f"{target}/{snapshot_id}.json: metadata names another snapshot")
+        return snapshot
+
