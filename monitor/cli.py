@@ -130,7 +130,7 @@ def normalize_command(file: Any, profile: str, select: str | None, exclude: tupl
     try:
         click.echo(normalize(decode_html(file.read()), profile, select, exclude))
     except MonitorError as exc:
-        raise CliError(f"{file.name}: {exc}") from exc
+        raise CliError(f"{getattr(file, 'name', '<stdin>')}: {exc}") from exc
 
 
 @cli.command()

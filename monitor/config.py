@@ -143,15 +143,6 @@ class _ConfigSchema(_Schema):
     fetch: _FetchSchema = Field(default_factory=_FetchSchema)
     targets: tuple[_TargetSchema, ...] = ()
 
-    @model_validator(mode="after")
-    def _unique(self) -> _ConfigSchema:
-        seen: set[str] = set()
-        for target in self.targets:
-            if target.name in seen:
-                raise ValueError(f"duplicate target name {target.name!r}")
-            seen.add(target.name)
-        return self
-
 
 def _check_selector(selector: str) -> None:
     try:
@@ -198,6 +189,7 @@ def parse_settings(source: str, path: Path | None = None, base_dir: Path | None 
     except ValidationError as exc:
         problems += [_describe(err, root, label) for err in exc.errors()]
         raise ConfigError(problems) from None
+    problems += _duplicate_names(schema, root, label)
     if problems:
         raise ConfigError(problems)
     base = base_dir or (path.parent if path else Path.cwd())
@@ -256,6 +248,19 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
         else:
             break
     return line
+
+
+def _duplicate_names(schema: _ConfigSchema, root: yaml.Node | None, label: str) -> list[str]:
+    """Return one problem line per target whose name an earlier target already uses."""
+    problems = []
+    first: dict[str, int] = {}
+    for i, target in enumerate(schema.targets):
+        if target.name in first:
+            line = _line_of(root, ("targets", i, "name"))
+            problems.append(f"{label}:{line}: targets[{i}].name: duplicate target name {target.name!r} "
+                            f"(also targets[{first[target.name]}])")
+        first.setdefault(target.name, i)
+    return problems
 
 
 def _duplicate_keys(node: yaml.Node | None, label: str, path: str = "") -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -18,8 +19,11 @@ def write_atomic(path: Path, data: bytes) -> None:
 
     Raises StoreError when the disk refuses (full, read-only, permissions).
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
     try:
         os.fchmod(fd, 0o644)  # mkstemp creates 0600; snapshots and reports are meant to be read
         with os.fdopen(fd, "wb") as fh:
@@ -29,10 +33,8 @@ def write_atomic(path: Path, data: bytes) -> None:
         os.replace(tmp, path)
         _fsync_dir(path.parent)
     except OSError as exc:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 

@@ -56,7 +56,9 @@ class PageServer:
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="page-server", daemon=True)
+        # A short poll interval keeps shutdown() quick (the default waits up to 0.5 s).
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="page-server", daemon=True)
 
     @property
     def base_url(self) -> str:
@@ -88,7 +90,7 @@ class PageServer:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 info = RequestInfo(self.path, {k: v for k, v in self.headers.items()})
                 with server._lock:
                     server.requests.append(info)

@@ -1,0 +1,101 @@
+"""Shared fixtures: no proxies, a loopback page server, settings in tmp_path, the committed baseline copied."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from monitor.config import load_settings
+from monitor.demo import DEMO_PAGES, page_html
+from monitor.demo.server import Page, PageServer
+from monitor.models import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SEEDS = {
+    "nato-training-suspended": FIXTURES / "seeds" / "000_4c4e1697ccf35c4f.txt",
+    "mattis-stoltenberg-remarks": FIXTURES / "seeds" / "002_76aa4a595b3534b1.txt",
+}
+NATO = "nato-training-suspended"
+MATTIS = "mattis-stoltenberg-remarks"
+
+
+@pytest.fixture(autouse=True)
+def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A proxy in the environment must never see (or swallow) loopback test traffic."""
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy",
+                "all_proxy", "no_proxy", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "MONITOR_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def server() -> Iterator[PageServer]:
+    """A page server on 127.0.0.1:<free port> serving both defense.gov fixture pages at their real paths."""
+    with PageServer({path: Page(page_html(name)) for name, path in DEMO_PAGES.items()}) as srv:
+        yield srv
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port with nothing listening on it (connection refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def baseline_dir(tmp_path: Path) -> Path:
+    """A copy of the committed snapshots/ baseline (tests never write into the source tree)."""
+    target = tmp_path / "snapshots"
+    shutil.copytree(ROOT / "snapshots", target, ignore=shutil.ignore_patterns("state.json"))
+    for path in target.glob("*/*"):
+        if path.suffix not in (".txt", ".json"):
+            path.unlink()
+    return target
+
+
+WriteConfig = Callable[..., Path]
+
+
+@pytest.fixture
+def write_config(tmp_path: Path, server: PageServer) -> WriteConfig:
+    """Return a function writing config.yaml in tmp_path for targets on the test server; it returns the path.
+
+    Targets default to the two fixture pages with the defense.gov profile and no retries.
+    """
+
+    def write(targets: list[dict] | None = None, **top: object) -> Path:
+        if targets is None:
+            targets = [{"name": name, "url": server.url(path), "profile": "defense.gov", "timeout": 5}
+                       for name, path in DEMO_PAGES.items()]
+        doc = {"snapshots_dir": "snapshots", "reports_dir": "reports",
+               "fetch": {"retries": 0, "backoff": 0}, **top, "targets": targets}
+        path = tmp_path / "config.yaml"
+        path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def settings(write_config: WriteConfig, baseline_dir: Path) -> Settings:
+    """Settings for both fixture pages on the test server, with the committed baseline in tmp_path."""
+    return load_settings(write_config())
+
+
+class Sleeps(list):
+    """Records the delays a Fetcher asked for instead of sleeping."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    """A sleep function that records its calls (keeps retry tests fast and their waits assertable)."""
+    return Sleeps()

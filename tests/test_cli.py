@@ -1,0 +1,76 @@
+"""CLI commands other than check: normalize, history, baseline, demo, and `python -m monitor`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from monitor.cli import cli
+from monitor.demo import page_html
+
+from .conftest import NATO, ROOT, SEEDS, WriteConfig
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_normalize_prints_the_seed_text(tmp_path: Path) -> None:
+    page = tmp_path / "saved-page.html"
+    page.write_bytes(page_html(NATO))
+    result = invoke("normalize", str(page), "--profile", "defense.gov")
+    assert result.exit_code == 0
+    assert result.stdout == SEEDS[NATO].read_text(encoding="utf-8") + "\n"
+
+
+def test_normalize_reads_stdin_and_reports_bad_input_in_one_line() -> None:
+    result = CliRunner().invoke(cli, ["normalize", "-", "--profile", "defense.gov"], input=b"<p>no article</p>")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "Error: <stdin>: profile defense.gov: page has none of h1.maintitle, div.body " \
+                                    "(not an article page?)"
+
+
+def test_history_lists_newest_first(write_config: WriteConfig, baseline_dir: Path) -> None:
+    config = str(write_config())
+    text = invoke("--config", config, "history", NATO)
+    assert text.exit_code == 0 and "baseline" in text.stdout and len(text.stdout.splitlines()) == 1
+    rows = json.loads(invoke("--config", config, "history", NATO, "--json").stdout)
+    assert rows[0]["source"] == "baseline" and rows[0]["origin"] == "000_4c4e1697ccf35c4f.txt"
+    assert Path(rows[0]["text"]).read_text(encoding="utf-8") == SEEDS[NATO].read_text(encoding="utf-8")
+
+
+def test_baseline_imports_a_first_snapshot_once(write_config: WriteConfig, tmp_path: Path) -> None:
+    config = str(write_config())
+    result = invoke("--config", config, "baseline", NATO, str(SEEDS[NATO]))
+    assert result.exit_code == 0 and result.stdout.startswith(f"{NATO}: baseline stored as ")
+    again = invoke("--config", config, "baseline", NATO, str(SEEDS[NATO]))
+    assert again.exit_code == 2 and "already has snapshots" in again.stderr
+    unknown = invoke("--config", config, "baseline", "not-configured", str(SEEDS[NATO]))
+    assert unknown.exit_code == 2 and "unknown target 'not-configured'" in unknown.stderr
+    binary = tmp_path / "bin.txt"
+    binary.write_bytes(b"\xff\xfe\x00bad")
+    assert "not UTF-8 text" in invoke("--config", config, "baseline", "mattis-stoltenberg-remarks",
+                                      str(binary)).stderr
+
+
+def test_demo_runs_the_whole_loop_offline(tmp_path: Path) -> None:
+    result = invoke("demo", "--dir", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert f"  {NATO}: unchanged" in lines and any(line.startswith(f"  {NATO}: changed") for line in lines)
+    report = Path(next(line for line in lines if line.startswith("Change report:")).split(": ", 1)[1])
+    assert report.is_file() and report.is_relative_to(tmp_path)
+    assert "on Tuesday" in report.read_text(encoding="utf-8")
+    assert (tmp_path / "reports" / "index.html").is_file()
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    result = subprocess.run([sys.executable, "-m", "monitor", "--help"], capture_output=True, text=True,
+                            cwd=ROOT, check=False)
+    assert result.returncode == 0
+    for command in ("check", "normalize", "history", "baseline", "demo"):
+        assert command in result.stdout

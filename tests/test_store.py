@@ -1,0 +1,107 @@
+"""store: snapshots and state on disk, atomic and verifiable; tests use tmp_path only."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.errors import StoreError
+from monitor.models import TargetState, Validators
+from monitor.store import SnapshotStore, sha256_text
+
+T0 = datetime(2020, 1, 7, 12, 0, tzinfo=UTC)
+
+
+def test_save_and_read_back(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path)
+    text = "Hello\n\nWorld"
+    snap = store.save("page", text, taken_at=T0, raw=b"<p>Hello</p>", url="http://x/",
+                      final_url="http://x/final", status=200, etag='"e"')
+    assert snap.id == f"20200107T120000.000000Z-{sha256_text(text)[:12]}"
+    assert store.latest("page") == snap == store.get("page", snap.id)
+    assert store.read_text(snap) == "Hello\n\nWorld"
+    assert store.read_raw(snap) == b"<p>Hello</p>"
+    folder = tmp_path / "page"
+    assert (folder / f"{snap.id}.txt").read_text(encoding="utf-8") == "Hello\n\nWorld"
+    meta = json.loads((folder / f"{snap.id}.json").read_text())
+    assert meta["version"] == 1 and meta["sha256"] == sha256_text("Hello\n\nWorld")
+    assert meta["final_url"] == "http://x/final" and meta["taken_at"] == "2020-01-07T12:00:00Z"
+    assert gzip.decompress((folder / f"{snap.id}.html.gz").read_bytes()) == b"<p>Hello</p>"
+    assert not list(folder.glob(".*tmp")), "no temp files left behind"
+
+
+def test_history_is_newest_first(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path)
+    ids = [store.save("page", f"v{i}", taken_at=T0 + timedelta(hours=i)).id for i in range(3)]
+    assert [s.id for s in store.history("page")] == ids[::-1]
+    assert store.latest("page").id == ids[-1]
+    assert store.history("other") == [] and store.latest("other") is None
+
+
+def test_a_tampered_text_is_detected(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path)
+    snap = store.save("page", "original", taken_at=T0)
+    (tmp_path / "page" / f"{snap.id}.txt").write_text("edited by hand", encoding="utf-8")
+    with pytest.raises(StoreError, match="does not match its recorded sha256"):
+        store.read_text(snap)
+
+
+def test_a_text_without_metadata_is_not_a_snapshot(tmp_path: Path) -> None:
+    """The metadata file is written last: a crash before it leaves nothing visible."""
+    store = SnapshotStore(tmp_path)
+    snap = store.save("page", "one", taken_at=T0)
+    (tmp_path / "page" / "20200108T000000.000000Z-aaaaaaaaaaaa.txt").write_text("orphan", encoding="utf-8")
+    assert [s.id for s in store.history("page")] == [snap.id]
+
+
+def test_metadata_of_an_unknown_version_is_refused(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path)
+    snap = store.save("page", "one", taken_at=T0)
+    path = tmp_path / "page" / f"{snap.id}.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "version": 99}))
+    with pytest.raises(StoreError, match="unsupported format version 99"):
+        store.latest("page")
+
+
+def test_state_round_trip(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path)
+    assert store.load_state("page") == TargetState()
+    state = TargetState(last_checked=T0, last_status="error", last_error="boom", last_change=T0 - timedelta(days=1),
+                        consecutive_failures=2, validators=Validators('"etag"', "Wed, 01 Jan 2020 00:00:00 GMT"))
+    store.save_state("page", state)
+    assert store.load_state("page") == state
+    assert json.loads((tmp_path / "page" / "state.json").read_text())["version"] == 1
+
+
+def test_baseline_import_only_as_the_first_snapshot(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path)
+    snap = store.import_baseline("page", "line 1\r\nline 2", taken_at=T0, origin="seed.txt")
+    assert (snap.source, snap.origin, store.read_text(snap)) == ("baseline", "seed.txt", "line 1\nline 2")
+    with pytest.raises(StoreError, match="already has snapshots"):
+        store.import_baseline("page", "again", taken_at=T0, origin="seed.txt")
+
+
+def test_discard_removes_a_snapshot(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path)
+    first = store.save("page", "one", taken_at=T0)
+    second = store.save("page", "two", taken_at=T0 + timedelta(seconds=1), raw=b"<p>two</p>")
+    store.discard(second)
+    assert store.latest("page") == first
+    assert sorted(p.name for p in (tmp_path / "page").iterdir()) == [f"{first.id}.json", f"{first.id}.txt"]
+
+
+@pytest.mark.parametrize("name", ["../escape", "/abs", "a/b", "", "UPPER", "x" * 65, "nul\0"])
+def test_names_that_could_escape_the_root_are_refused(tmp_path: Path, name: str) -> None:
+    with pytest.raises(StoreError, match="invalid target name"):
+        SnapshotStore(tmp_path).save(name, "text", taken_at=T0)
+
+
+def test_a_disk_error_is_a_store_error_and_leaves_no_snapshot(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path)
+    (tmp_path / "page").write_text("a file where the folder should be")
+    with pytest.raises(StoreError, match="cannot write"):
+        store.save("page", "text", taken_at=T0)
