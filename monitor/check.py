@@ -43,6 +43,7 @@ class CheckContext:
     store: SnapshotStore
     reports_dir: Path
     clock: Clock = utcnow
+    lock_wait: float = 60.0
 
 
 def check_target(target: Target, ctx: CheckContext) -> CheckResult:
@@ -51,14 +52,19 @@ def check_target(target: Target, ctx: CheckContext) -> CheckResult:
     checked_at = ctx.clock()
     validators: Validators | None = None
     try:
-        result, validators = _check(target, ctx, checked_at)
-    except MonitorError as exc:
-        result = _error(target, checked_at, str(exc), exc.kind)
-    except Exception as exc:  # a bug must not take down the run or the daemon
-        logger.exception("%s: unexpected error", target.name)
-        result = _error(target, checked_at, f"internal error: {type(exc).__name__}: {exc}", "internal")
-    result = replace(result, duration=time.monotonic() - started)
-    _remember(ctx.store, result, validators)
+        # Another process (daemon or one-off check) may be on this target: never write it concurrently.
+        with ctx.store.lock_target(target.name, ctx.lock_wait):
+            try:
+                result, validators = _check(target, ctx, checked_at)
+            except MonitorError as exc:
+                result = _error(target, checked_at, str(exc), exc.kind)
+            except Exception as exc:  # a bug must not take down the run or the daemon
+                logger.exception("%s: unexpected error", target.name)
+                result = _error(target, checked_at, f"internal error: {type(exc).__name__}: {exc}", "internal")
+            result = replace(result, duration=time.monotonic() - started)
+            _remember(ctx.store, result, validators)
+    except MonitorError as exc:  # the lock itself: busy elsewhere, or the folder is unusable
+        result = replace(_error(target, checked_at, str(exc), exc.kind), duration=time.monotonic() - started)
     if result.status == "error":
         logger.warning("%s: error: %s (%.2fs)", target.name, result.error, result.duration)
     else:

@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.handlers
+import os
 import sys
 import tempfile
+import threading
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,12 +50,14 @@ def run_exit_code(report: RunReport) -> int:
 
 def _setup_logging(verbose: int, default: int = logging.ERROR, log_file: Path | None = None) -> None:
     level = {0: default, 1: logging.INFO}.get(verbose, logging.DEBUG)
-    handler: logging.Handler = logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
+    handler: logging.Handler = (
+        logging.handlers.RotatingFileHandler(log_file, maxBytes=10 * 1024 * 1024, backupCount=5)
+        if log_file else logging.StreamHandler(sys.stderr))
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("urllib3", "charset_normalizer"):
+    for noisy in ("urllib3", "charset_normalizer", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
@@ -118,6 +124,67 @@ def check(ctx: click.Context, names: tuple[str, ...], as_json: bool) -> None:
         for result in report.results:
             click.echo(_result_line(result))
     ctx.exit(run_exit_code(report))
+
+
+@cli.command("run")
+@click.option("--log-file", type=click.Path(path_type=Path), help="Log here (rotated at 10 MB, 5 kept).")
+@click.pass_context
+def run_command(ctx: click.Context, log_file: Path | None) -> None:
+    """Run as a daemon: check every target on its schedule until SIGTERM/SIGINT; SIGHUP reloads the config."""
+    from monitor.schedule import Daemon, install_signal_handlers
+
+    _setup_logging(ctx.obj["verbose"], default=logging.INFO, log_file=log_file)
+    settings = _settings(ctx)
+    stop, reload = threading.Event(), threading.Event()
+    install_signal_handlers(stop, reload)
+    try:
+        clean = Daemon(ctx.obj["config"], settings).run(stop, reload)
+    except MonitorError as exc:
+        raise CliError(str(exc)) from exc
+    if not clean:
+        # Worker threads still inside a check would keep the interpreter alive: leave now (store is crash-safe).
+        logging.shutdown()
+        os._exit(EXIT_OK)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array, one object per target.")
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Per target: last check, result, last change, last error, next run."""
+    from monitor.schedule import read_status
+
+    settings = _settings(ctx)
+    daemon = read_status(settings)
+    store = SnapshotStore(settings.snapshots_dir)
+    rows = []
+    for target in settings.targets:
+        try:
+            state = store.load_state(target.name)
+        except MonitorError as exc:
+            raise CliError(str(exc)) from exc
+        next_run = (daemon or {}).get("next_run", {}).get(target.name)
+        rows.append({
+            "target": target.name, "url": target.url,
+            "last_checked": _iso(state.last_checked), "last_status": state.last_status,
+            "last_change": _iso(state.last_change), "last_error": state.last_error,
+            "consecutive_failures": state.consecutive_failures, "next_run": next_run,
+        })
+    if as_json:
+        click.echo(json.dumps({"daemon": {"running": daemon is not None, "pid": (daemon or {}).get("pid")},
+                               "targets": rows}, indent=2))
+        return
+    click.echo(f"daemon: running (pid {daemon['pid']})" if daemon else "daemon: not running")
+    for row in rows:
+        line = (f"{row['target']}: last check {row['last_checked'] or 'never'} ({row['last_status'] or '-'}), "
+                f"last change {row['last_change'] or 'none'}, next run {row['next_run'] or '-'}")
+        if row["last_error"]:
+            line += f", error: {row['last_error']} (x{row['consecutive_failures']})"
+        click.echo(line)
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.isoformat(timespec="seconds") if when else None
 
 
 @cli.command("normalize")

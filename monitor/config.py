@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from monitor.errors import ConfigError
-from monitor.models import NAME_RE, FetchSettings, Settings, Target
+from monitor.models import NAME_RE, DaemonSettings, FetchSettings, Settings, Target
 
 logger = logging.getLogger(__name__)
 
@@ -137,10 +137,21 @@ class _FetchSchema(_Schema):
     max_redirects: Annotated[int, Field(ge=0, le=50)] = 10
 
 
+class _DaemonSchema(_Schema):
+    workers: Annotated[int, Field(ge=1, le=64)] = 4
+    per_host: Annotated[int, Field(ge=1, le=16)] = 1
+    host_delay: Annotated[float, Field(ge=0, le=600)] = 1.0
+    startup_spread: Annotated[float, Field(ge=0, le=86400)] = 60.0
+    jitter: Annotated[float, Field(ge=0, le=0.5)] = 0.05
+    grace: Annotated[float, Field(ge=0, le=3600)] = 30.0
+    lock_wait: Annotated[float, Field(ge=0, le=3600)] = 60.0
+
+
 class _ConfigSchema(_Schema):
     snapshots_dir: str = "snapshots"
     reports_dir: str = "reports"
     fetch: _FetchSchema = Field(default_factory=_FetchSchema)
+    daemon: _DaemonSchema = Field(default_factory=_DaemonSchema)
     targets: tuple[_TargetSchema, ...] = ()
 
 
@@ -207,6 +218,7 @@ def _to_settings(schema: _ConfigSchema, path: Path | None, base: Path) -> Settin
         reports_dir=(base / schema.reports_dir).resolve(),
         fetch=FetchSettings(**schema.fetch.model_dump()),
         targets=targets,
+        daemon=DaemonSettings(**schema.daemon.model_dump()),
     )
 
 

@@ -43,6 +43,19 @@ class FetchSettings:
 
 
 @dataclass(frozen=True)
+class DaemonSettings:
+    """How the daemon runs checks: pool size, per-host politeness, start-up spread, shutdown grace."""
+
+    workers: int = 4
+    per_host: int = 1
+    host_delay: float = 1.0
+    startup_spread: float = 60.0
+    jitter: float = 0.05
+    grace: float = 30.0
+    lock_wait: float = 60.0
+
+
+@dataclass(frozen=True)
 class Settings:
     """The whole parsed configuration."""
 
@@ -51,6 +64,7 @@ class Settings:
     reports_dir: Path
     fetch: FetchSettings
     targets: tuple[Target, ...]
+    daemon: DaemonSettings = DaemonSettings()
 
     def target(self, name: str) -> Target | None:
         """Return the target called `name`, or None."""

@@ -14,6 +14,7 @@ import gzip
 import hashlib
 import logging
 import re
+from contextlib import AbstractContextManager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any
 
 from monitor.durable import read_json, write_atomic, write_json
 from monitor.errors import StoreError
+from monitor.lock import FileLock, locked
 from monitor.models import NAME_RE, Snapshot, SnapshotSource, TargetState, Validators
 
 logger = logging.getLogger(__name__)
@@ -53,6 +55,14 @@ class SnapshotStore:
         if not NAME_RE.match(target):
             raise StoreError(f"invalid target name {target!r}")
         return self.root / target
+
+    def lock_target(self, target: str, wait: float) -> AbstractContextManager[FileLock]:
+        """Return a context manager holding `target`'s lock; entering raises LockedError after `wait` seconds."""
+        return locked(self.target_dir(target) / ".lock", wait, f"target {target}")
+
+    def daemon_lock(self) -> FileLock:
+        """Return the (unacquired) lock that makes one daemon per snapshots dir."""
+        return FileLock(self.root / ".daemon.lock")
 
     def history(self, target: str) -> list[Snapshot]:
         """Return the target's snapshots, newest first. Raises StoreError on an unreadable metadata file."""

@@ -25,7 +25,10 @@ def run(config: Path, *args: str) -> Result:
 
 
 def files(folder: Path) -> set[str]:
-    return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()} if folder.exists() else set()
+    """Every file below `folder` except lock files (temp-file leftovers do count)."""
+    if not folder.exists():
+        return set()
+    return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and p.name != ".lock"}
 
 
 @pytest.fixture

@@ -1,0 +1,104 @@
+"""A bounded worker pool that runs checks with a per-host concurrency limit and spacing.
+
+Scheduler jobs only hand targets to the Dispatcher. A busy host queues its own targets instead of
+occupying workers, so one slow host cannot starve the others, and no host sees more than `per_host`
+requests at once or two request starts closer than `host_delay` seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
+
+from monitor.models import Target
+
+logger = logging.getLogger(__name__)
+
+
+def host_of(target: Target) -> str:
+    """Return the host:port a target's requests go to (the unit of politeness)."""
+    parts = urlsplit(target.url)
+    return f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+
+
+class Dispatcher:
+    """Runs `work(target)` on a pool of `workers` threads, at most `per_host` at once per host."""
+
+    def __init__(self, work: Callable[[Target], object], *, workers: int, per_host: int, host_delay: float,
+                 sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._work = work
+        self._per_host = per_host
+        self._host_delay = host_delay
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="check")
+        self._cond = threading.Condition()
+        self._active: dict[str, int] = defaultdict(int)
+        self._pending: dict[str, deque[Target]] = defaultdict(deque)
+        self._queued: set[str] = set()
+        self._next_start: dict[str, float] = {}
+        self._running = 0
+        self._closed = False
+
+    def submit(self, target: Target) -> bool:
+        """Queue a check of `target`; return False if it is already queued or running, or we are stopping."""
+        with self._cond:
+            if self._closed or target.name in self._queued:
+                return False
+            self._queued.add(target.name)
+            host = host_of(target)
+            if self._active[host] < self._per_host:
+                self._active[host] += 1
+                self._start(target, host)
+            else:
+                self._pending[host].append(target)
+                logger.debug("%s: waiting for host %s", target.name, host)
+            return True
+
+    def busy(self) -> int:
+        """Return how many checks are running or waiting."""
+        with self._cond:
+            return len(self._queued)
+
+    def _start(self, target: Target, host: str) -> None:
+        """Start `target` on the pool (caller holds the lock and a slot for `host`)."""
+        now = self._monotonic()
+        start_at = max(now, self._next_start.get(host, now))
+        self._next_start[host] = start_at + self._host_delay
+        self._running += 1
+        self._pool.submit(self._run, target, host, start_at - now)
+
+    def _run(self, target: Target, host: str, delay: float) -> None:
+        try:
+            if delay > 0:
+                self._sleep(delay)
+            if not self._closed:
+                self._work(target)
+        except Exception:  # work() turns failures into results; this is the last line of defence
+            logger.exception("%s: check crashed", target.name)
+        finally:
+            with self._cond:
+                self._queued.discard(target.name)
+                self._running -= 1
+                pending = self._pending[host]
+                if pending and not self._closed:
+                    self._start(pending.popleft(), host)  # the slot passes to the next target on this host
+                else:
+                    self._active[host] -= 1
+                self._cond.notify_all()
+
+    def close(self, grace: float) -> bool:
+        """Stop taking work, drop what is waiting, wait up to `grace` s for running checks; return True if all ended."""
+        with self._cond:
+            self._closed = True
+            for name in [t.name for queue in self._pending.values() for t in queue]:
+                self._queued.discard(name)
+            self._pending.clear()
+            ended = self._cond.wait_for(lambda: self._running == 0, timeout=grace)
+        self._pool.shutdown(wait=ended, cancel_futures=True)
+        return ended
