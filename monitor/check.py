@@ -54,15 +54,18 @@ def check_target(target: Target, ctx: CheckContext) -> CheckResult:
     try:
         # Another process (daemon or one-off check) may be on this target: never write it concurrently.
         with ctx.store.lock_target(target.name, ctx.lock_wait):
+            state, state_error = _read_state(ctx.store, target.name)
             try:
-                result, validators = _check(target, ctx, checked_at)
+                if state_error is not None:
+                    raise state_error
+                result, validators = _check(target, ctx, checked_at, state)
             except MonitorError as exc:
                 result = _error(target, checked_at, str(exc), exc.kind)
             except Exception as exc:  # a bug must not take down the run or the daemon
                 logger.exception("%s: unexpected error", target.name)
                 result = _error(target, checked_at, f"internal error: {type(exc).__name__}: {exc}", "internal")
             result = replace(result, duration=time.monotonic() - started)
-            _remember(ctx.store, result, validators)
+            _remember(ctx.store, state, result, validators)
     except MonitorError as exc:  # the lock itself: busy elsewhere, or the folder is unusable
         result = replace(_error(target, checked_at, str(exc), exc.kind), duration=time.monotonic() - started)
     if result.status == "error":
@@ -72,11 +75,20 @@ def check_target(target: Target, ctx: CheckContext) -> CheckResult:
     return result
 
 
-def _check(target: Target, ctx: CheckContext, checked_at: datetime) -> tuple[CheckResult, Validators | None]:
+def _read_state(store: SnapshotStore, name: str) -> tuple[TargetState, MonitorError | None]:
+    """Return the target's state read once per check; an unreadable one gives a fresh state and the error."""
+    try:
+        return store.load_state(name), None
+    except MonitorError as exc:
+        logger.warning("%s: previous state unreadable, starting afresh: %s", name, exc)
+        return TargetState(), exc
+
+
+def _check(target: Target, ctx: CheckContext, checked_at: datetime,
+           state: TargetState) -> tuple[CheckResult, Validators | None]:
     """Run the stages for one target; return the result and the server's validators to keep."""
     store = ctx.store
     previous = store.latest(target.name)
-    state = store.load_state(target.name)
     fetched = ctx.fetcher.fetch(target, state.validators if previous else None)
     if fetched.not_modified and previous is not None:
         return _result(target, checked_at, "unchanged", fetched, previous.id), None
@@ -110,13 +122,9 @@ def _save(store: SnapshotStore, target: Target, text: str, fetched: Fetched) -> 
                       last_modified=fetched.last_modified)
 
 
-def _remember(store: SnapshotStore, result: CheckResult, validators: Validators | None) -> None:
+def _remember(store: SnapshotStore, state: TargetState, result: CheckResult,
+              validators: Validators | None) -> None:
     """Record the check in the target's state: last check, error streak, validators for the next GET."""
-    try:
-        state = store.load_state(result.target)
-    except MonitorError as exc:
-        logger.warning("%s: previous state unreadable, starting afresh: %s", result.target, exc)
-        state = TargetState()
     if result.status == "error":
         state = replace(state, last_checked=result.checked_at, last_status="error", last_error=result.error,
                         consecutive_failures=state.consecutive_failures + 1)

@@ -7,6 +7,7 @@ import random
 import re
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
@@ -111,7 +112,7 @@ class Fetcher:
                             attempts - 1, delay)
                 self._sleep(delay)
                 continue
-            return Fetched(**{**fetched.__dict__, "attempts": attempt})
+            return replace(fetched, attempts=attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _retry_delay(self, exc: FetchError, attempt: int) -> float | None:

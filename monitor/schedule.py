@@ -206,7 +206,7 @@ class Daemon:
 def read_status(settings: Settings) -> dict[str, Any] | None:
     """Return the running daemon's status document, or None when no daemon holds this snapshots dir."""
     lock = SnapshotStore(settings.snapshots_dir).daemon_lock()
-    if not (settings.snapshots_dir / ".daemon.lock").exists():
+    if not lock.path.exists():
         return None
     if lock.acquire(0):  # nobody holds it: no daemon
         lock.close()
