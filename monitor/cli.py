@@ -81,13 +81,23 @@ def cli(ctx: click.Context, config: Path, verbose: int) -> None:
 
 
 def _result_line(result: CheckResult) -> str:
+    event = f" [{result.event} reported: {result.report}]" if result.event and result.report else ""
     if result.status == "error":
-        return f"{result.target}: error: {result.error}"
-    if result.status == "changed" and result.change:
-        change = result.change
-        return (f"{result.target}: changed (+{change.inserted_words}/-{change.deleted_words} words) "
-                f"report: {result.report}")
-    return f"{result.target}: {result.status}"
+        return f"{result.target}: error: {result.error}{event}"
+    details = []
+    if result.change:
+        details.append(f"+{result.change.inserted_words}/-{result.change.deleted_words} words")
+    if result.meta:
+        details += [name for name, value in (("title", result.meta.title), ("final URL", result.meta.final_url),
+                                             ("status", result.meta.status),
+                                             ("links", result.meta.links_added or result.meta.links_removed))
+                    if value]
+    if result.note:
+        details.append(result.note)
+    line = f"{result.target}: {result.status}" + (f" ({', '.join(details)})" if details else "")
+    if result.event:
+        return line + event
+    return line + (f" report: {result.report}" if result.report else "")
 
 
 def _result_json(result: CheckResult) -> dict[str, Any]:
@@ -99,6 +109,10 @@ def _result_json(result: CheckResult) -> dict[str, Any]:
         "inserted_words": change.inserted_words if change else 0,
         "deleted_words": change.deleted_words if change else 0,
         "error": result.error, "error_kind": result.error_kind, "snapshot": result.snapshot,
+        "event": result.event, "note": result.note,
+        "meta": {"title": result.meta.title, "final_url": result.meta.final_url, "status": result.meta.status,
+                 "links_added": list(result.meta.links_added), "links_removed": list(result.meta.links_removed)}
+        if result.meta else None,
         "checked_at": result.checked_at.isoformat(), "duration": round(result.duration, 3),
     }
 

@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from monitor.errors import ConfigError
-from monitor.models import NAME_RE, DaemonSettings, FetchSettings, Settings, Target
+from monitor.models import NAME_RE, DaemonSettings, FetchSettings, Retention, Settings, Target
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,22 @@ class _Schema(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
+class _KeepSchema(_Schema):
+    count: Annotated[int, Field(ge=1)] | None = None
+    age: timedelta | None = None
+
+    @field_validator("age", mode="before")
+    @classmethod
+    def _age(cls, value: Any) -> timedelta | None:
+        return None if value is None else parse_duration(value)
+
+    @model_validator(mode="after")
+    def _some(self) -> _KeepSchema:
+        if self.count is None and self.age is None:
+            raise ValueError("give 'count' and/or 'age' (or leave 'keep' out to keep everything)")
+        return self
+
+
 class _TargetSchema(_Schema):
     name: str
     url: str
@@ -56,6 +72,9 @@ class _TargetSchema(_Schema):
     select: str | None = None
     exclude: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
+    error_threshold: Annotated[int, Field(ge=1, le=1000)] = 3
+    compare_versions: Annotated[int, Field(ge=1, le=50)] = 1
+    keep: _KeepSchema | None = None
 
     @field_validator("name")
     @classmethod
@@ -209,7 +228,8 @@ def parse_settings(source: str, path: Path | None = None, base_dir: Path | None 
 
 def _to_settings(schema: _ConfigSchema, path: Path | None, base: Path) -> Settings:
     targets = tuple(
-        Target(**{**t.model_dump(), "every": t.every if (t.every or t.cron) else DEFAULT_EVERY})
+        Target(**{**t.model_dump(), "every": t.every if (t.every or t.cron) else DEFAULT_EVERY,
+                  "keep": Retention(t.keep.count, t.keep.age) if t.keep else None})
         for t in schema.targets
     )
     return Settings(

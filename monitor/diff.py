@@ -1,4 +1,5 @@
-"""diff(old, new) -> Change | None with diff-match-patch: lines aligned first, then words marked; pure."""
+"""diff(old, new) -> Change | None with diff-match-patch: lines aligned first, then words marked;
+diff_meta(old snapshot, new facts) -> MetaChange | None for what changed outside the text. Pure."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ import re
 
 from diff_match_patch import diff_match_patch
 
-from monitor.models import Change
+from monitor.models import Change, MetaChange, Snapshot
 
 DEFAULT_TIMEOUT = 2.0
 _TOKEN_RE = re.compile(r"\w+|\s+|[^\w\s]", re.UNICODE)
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
+_WORD_START = re.compile(r"^\w+")
+_WORD_END = re.compile(r"\w+$")
 Ops = list[tuple[int, str]]
 
 
@@ -86,7 +89,61 @@ def _word_ops(dmp: diff_match_patch, old: str, new: str) -> Ops:
     ops = dmp.diff_main(encoded_old, encoded_new, False)
     decoded = [(op, "".join(tokens[_index(c)] for c in text)) for op, text in ops]
     dmp.diff_cleanupSemantic(decoded)
-    return decoded
+    return _snap_to_words(decoded)
+
+
+def _snap_to_words(ops: Ops) -> Ops:
+    """Return `ops` with every edit widened to whole words.
+
+    The semantic clean-up works on characters and may factor common letters out of a replaced pair
+    ("will suspen[-d-]" / "has suspende[+d+]"); a mark must never start or end inside a word.
+    """
+    groups: list[list[str]] = []  # [text] for an equality, [deleted, inserted] for an edit
+    for op, text in ops:
+        if op == 0:
+            groups.append([text])
+        elif groups and len(groups[-1]) == 2:
+            groups[-1][0 if op == -1 else 1] += text
+        else:
+            groups.append([text, ""] if op == -1 else ["", text])
+    for i, group in enumerate(groups):
+        if len(group) != 2:
+            continue
+        if i > 0 and len(groups[i - 1]) == 1:
+            tail = _WORD_END.search(groups[i - 1][0])
+            if tail and any(_WORD_START.match(side) for side in group):
+                groups[i - 1][0] = groups[i - 1][0][:tail.start()]
+                group[0], group[1] = tail.group() + group[0], tail.group() + group[1]
+        if i + 1 < len(groups) and len(groups[i + 1]) == 1:
+            head = _WORD_START.match(groups[i + 1][0])
+            if head and any(_WORD_END.search(side) for side in group):
+                groups[i + 1][0] = groups[i + 1][0][head.end():]
+                group[0], group[1] = group[0] + head.group(), group[1] + head.group()
+    out: Ops = []
+    for group in groups:
+        if len(group) == 1:
+            out.append((0, group[0]))
+        else:
+            out += [(-1, group[0]), (1, group[1])]
+    return _merge_edits(out)
+
+
+def _merge_edits(ops: Ops) -> Ops:
+    """Drop empty operations and join edits no longer separated by an equality (deletions first)."""
+    out: Ops = []
+    for op, text in ops:
+        if not text:
+            continue
+        if op != 0 and out and out[-1][0] != 0:
+            start = len(out)
+            while start and out[start - 1][0] != 0:
+                start -= 1
+            run = [*out[start:], (op, text)]
+            out[start:] = [(k, "".join(t for o, t in run if o == k)) for k in (-1, 1)
+                           if any(o == k for o, _ in run)]
+        else:
+            out.append((op, text))
+    return out
 
 
 def _code(index: int) -> str:
@@ -121,3 +178,24 @@ def old_text(change: Change) -> str:
 def new_text(change: Change) -> str:
     """Return the text after the change (equal + inserted parts)."""
     return "".join(text for op, text in change.ops if op != -1)
+
+
+def diff_meta(old: Snapshot, *, title: str | None, final_url: str | None, links: tuple[str, ...] | None,
+              status: int | None, expected_url: str | None = None) -> MetaChange | None:
+    """Return what changed outside the text since `old`, or None.
+
+    An aspect the old snapshot did not record is not compared, except the final URL: a snapshot without
+    one (a baseline import) is taken to have been at `expected_url` (the configured URL), so a site that
+    moved (redirects to a new domain) is reported on the first check.
+    """
+    old_url = old.final_url or old.url or expected_url
+    meta = MetaChange(
+        title=(old.title, title) if old.title is not None and title != old.title else None,
+        final_url=(old_url, final_url) if old_url and final_url and final_url != old_url else None,
+        links_added=tuple(u for u in links if u not in set(old.links)) if old.links is not None and links else (),
+        links_removed=(tuple(u for u in old.links if u not in set(links or ()))
+                       if old.links is not None and links is not None else ()),
+        status=(old.status, status) if old.status is not None and status is not None and status != old.status
+        else None,
+    )
+    return meta if meta else None

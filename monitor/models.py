@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
 CheckStatus = Literal["new", "unchanged", "changed", "error"]
 SnapshotSource = Literal["live", "baseline", "archive"]
+# What a report describes: a content/metadata change, or an event in the target's error state.
+ReportKind = Literal["changed", "error", "removed", "recovered"]
 # Target names become folder and file names: keep them to a safe alphabet.
 NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 
@@ -28,6 +30,18 @@ class Target:
     select: str | None = None
     exclude: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
+    error_threshold: int = 3
+    compare_versions: int = 0
+    keep: Retention | None = None
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How much history of a target to keep: a snapshot survives if it is among the newest `count`
+    or younger than `age` (either may be None: no limit of that kind)."""
+
+    count: int | None = None
+    age: timedelta | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +115,15 @@ class Fetched:
 
 
 @dataclass(frozen=True)
+class PageContent:
+    """What normalization extracts from a page: its clean text, its title and the links in its content."""
+
+    text: str
+    title: str | None = None
+    links: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """Metadata of one stored version of a target's normalized text."""
 
@@ -117,6 +140,9 @@ class Snapshot:
     last_modified: str | None = None
     has_raw: bool = False
     origin: str | None = None
+    title: str | None = None
+    links: tuple[str, ...] | None = None  # None: not recorded (baseline imports)
+    repeat_of: str | None = None  # set when the text returned to an earlier version (compare_versions)
 
 
 @dataclass(frozen=True)
@@ -129,6 +155,9 @@ class TargetState:
     last_change: datetime | None = None
     consecutive_failures: int = 0
     validators: Validators = Validators()
+    failing_since: datetime | None = None
+    last_error_status: int | None = None
+    reported: ReportKind | None = None  # the "error"/"removed" event already reported for this streak
 
 
 @dataclass(frozen=True)
@@ -143,20 +172,50 @@ class Change:
 
 
 @dataclass(frozen=True)
+class MetaChange:
+    """Changes outside the text: title, final URL (redirects), links in the content, HTTP status.
+
+    Each pair is (old, new); None where that aspect did not change or was not recorded before.
+    """
+
+    title: tuple[str | None, str | None] | None = None
+    final_url: tuple[str | None, str | None] | None = None
+    links_added: tuple[str, ...] = ()
+    links_removed: tuple[str, ...] = ()
+    status: tuple[int | None, int | None] | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.title or self.final_url or self.links_added or self.links_removed or self.status)
+
+
+@dataclass(frozen=True)
 class ChangeReport:
-    """What a change report describes: a target's change between two snapshots."""
+    """What a report describes: a change between two snapshots, or an error-state event of a target.
+
+    kind "changed": `old`, `new` and `change` and/or `meta` are set.
+    kind "error"/"removed": `old` is the last good snapshot (if any), `error` the failure, `failures` the streak.
+    kind "recovered": `old` is the last good snapshot, `new` the fresh one (None if not modified),
+    `change` the text difference if any.
+    """
 
     target: Target
-    old: Snapshot
-    new: Snapshot
-    change: Change
+    kind: ReportKind
     created_at: datetime
+    old: Snapshot | None = None
+    new: Snapshot | None = None
+    change: Change | None = None
+    meta: MetaChange | None = None
     ignored: int = 0
+    error: str | None = None
+    failures: int = 0
+    failing_since: datetime | None = None
 
     @property
     def id(self) -> str:
-        """The report's id: the new snapshot's id (unique per target)."""
-        return self.new.id
+        """The report's id, unique per target: the new snapshot's id for changes, `<time>-<kind>` for events."""
+        if self.kind == "changed" and self.new is not None:
+            return self.new.id
+        return f"{self.created_at.astimezone(UTC).strftime('%Y%m%dT%H%M%S.%fZ')}-{self.kind}"
 
 
 @dataclass(frozen=True)
@@ -174,6 +233,9 @@ class CheckResult:
     change: Change | None = None
     error: str | None = None
     error_kind: str | None = None
+    event: ReportKind | None = None  # set when this check reported an event (error/removed/recovered)
+    meta: MetaChange | None = None
+    note: str | None = None
 
     @property
     def inserted(self) -> int:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bs4 import BeautifulSoup, Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
 
 from monitor.errors import NormalizeError
+from monitor.models import PageContent
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +42,7 @@ class Profile:
     compact: str = ""            # elements whose inner blocks become lines of one block
     required: str = ""           # the profile does not apply to a page without one of these
     fallback: tuple[str, ...] = ()  # tried one by one when `regions` matches nothing
+    title: str = "title"         # where the page's title is (first match)
 
 
 PROFILES: dict[str, Profile] = {
@@ -58,13 +61,21 @@ PROFILES: dict[str, Profile] = {
         drop=".usa-banner__button, .share-tools, #skip-link-holder, nav",
         compact="figure, .usa-banner__header",
         required="h1.maintitle, div.body",
+        title="h1.maintitle, title",
     ),
 }
 
 
 def normalize(html: str, profile: str = "generic", select: str | None = None,
               exclude: Iterable[str] = ()) -> str:
-    """Return the page's normalized text: blocks separated by a blank line, NFC, spaces collapsed.
+    """Return the page's normalized text (see `extract`). Raises NormalizeError."""
+    return extract(html, profile, select, exclude).text
+
+
+def extract(html: str, profile: str = "generic", select: str | None = None,
+            exclude: Iterable[str] = ()) -> PageContent:
+    """Return the page's content: normalized text (blocks separated by a blank line, NFC, spaces
+    collapsed), title and the links inside the content regions (document order, no duplicates).
 
     `select` (CSS) keeps only the matching parts instead of the profile's regions; `exclude` drops parts.
     Raises NormalizeError for an unknown profile, a page the profile does not recognize, or no text.
@@ -86,7 +97,35 @@ def normalize(html: str, profile: str = "generic", select: str | None = None,
     if not text.strip():
         where = f"selector {select!r}" if select else f"profile {prof.name}"
         raise NormalizeError(f"{where}: no text found in the page")
-    return text
+    return PageContent(text=text, title=_title(soup, prof), links=_links(regions))
+
+
+def _title(soup: BeautifulSoup, prof: Profile) -> str | None:
+    """Return the text of the profile's title element, whitespace collapsed (None if absent or empty)."""
+    for selector in prof.title.split(","):
+        node = soup.select_one(selector.strip())
+        if node is not None:
+            title = _ASCII_WS.sub(" ", node.get_text()).strip()
+            if title:
+                return unicodedata.normalize("NFC", title)
+    return None
+
+
+def _links(regions: list[Tag]) -> tuple[str, ...]:
+    """Return the outgoing links (href as written, trimmed) inside the regions, in order, without duplicates.
+
+    In-page anchors (#...) and javascript: pseudo-links are not outgoing links.
+    """
+    seen: dict[str, None] = {}
+    for region in regions:
+        anchors = region.select("a[href], area[href]")
+        if region.name == "a" and region.has_attr("href"):
+            anchors.insert(0, region)
+        for node in anchors:
+            href = str(node.get("href") or "").strip()
+            if href and not href.startswith("#") and not href.lower().startswith("javascript:"):
+                seen.setdefault(href, None)
+    return tuple(seen)
 
 
 def _regions(soup: BeautifulSoup, select: str | None, prof: Profile) -> list[Tag]:
@@ -216,16 +255,24 @@ def _add_text(out: _TextBuilder, text: str, preformatted: bool) -> None:
         out.add(part)
 
 
-def apply_ignore(text: str, patterns: Iterable[str]) -> tuple[str, int]:
-    """Return `text` with every match of the `ignore` regexes removed, and how many matches there were.
+def apply_ignore(text: str, patterns: Iterable[str]) -> tuple[str, list[str]]:
+    """Return `text` with every match of the `ignore` regexes removed, and the removed fragments.
 
     Patterns are multiline (^ and $ match at line ends). Lines emptied by a removal disappear.
     """
-    count = 0
+    removed: list[str] = []
     for pattern in patterns:
-        text, n = re.subn(pattern, "", text, flags=re.MULTILINE)
-        count += n
-    if count:
+        def take(match: re.Match[str]) -> str:
+            removed.append(match.group(0))
+            return ""
+        text = re.sub(pattern, take, text, flags=re.MULTILINE)
+    if removed:
         lines = [line.rstrip(" ") for line in text.split("\n")]
         text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
-    return text, count
+    return text, removed
+
+
+def ignored_differences(old: list[str], new: list[str]) -> int:
+    """Return how many ignored fragments differ between two versions (changed, added or removed)."""
+    gained, lost = Counter(new) - Counter(old), Counter(old) - Counter(new)
+    return max(sum(gained.values()), sum(lost.values()))

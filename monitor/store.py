@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 _ID_RE = re.compile(r"^\d{8}T\d{6}\.\d{6}Z-[0-9a-f]{12}$")
 _TIME_FORMAT = "%Y%m%dT%H%M%S.%fZ"
+_EVENTS = ("error", "removed")
 
 
 def sha256_text(text: str) -> str:
@@ -111,7 +112,8 @@ class SnapshotStore:
              raw: bytes | None = None, **meta: Any) -> Snapshot:
         """Store `text` as a new snapshot of `target` and return it.
 
-        `meta` may carry url, final_url, status, content_type, etag, last_modified, origin.
+        `meta` may carry url, final_url, status, content_type, etag, last_modified, origin, title, links,
+        repeat_of.
         Raises StoreError if the disk refuses; a failed save leaves no visible snapshot.
         """
         digest = sha256_text(text)
@@ -159,6 +161,9 @@ class SnapshotStore:
             last_change=_parse_time(doc.get("last_change")),
             consecutive_failures=int(doc.get("consecutive_failures", 0)),
             validators=Validators(doc.get("etag"), doc.get("last_modified")),
+            failing_since=_parse_time(doc.get("failing_since")),
+            last_error_status=doc.get("last_error_status"),
+            reported=doc.get("reported") if doc.get("reported") in _EVENTS else None,
         )
 
     def save_state(self, target: str, state: TargetState) -> None:
@@ -171,14 +176,19 @@ class SnapshotStore:
             "consecutive_failures": state.consecutive_failures,
             "etag": state.validators.etag,
             "last_modified": state.validators.last_modified,
+            "failing_since": _iso(state.failing_since),
+            "last_error_status": state.last_error_status,
+            "reported": state.reported,
         })
 
     def _load_meta(self, target: str, snapshot_id: str) -> Snapshot:
         doc = read_json(self.target_dir(target) / f"{snapshot_id}.json")
         try:
             fields = {k: doc.get(k) for k in Snapshot.__dataclass_fields__}
+            links = doc.get("links")
             snapshot = Snapshot(**{**fields, "taken_at": _parse_time(doc["taken_at"]),
-                                   "has_raw": bool(doc.get("has_raw"))})
+                                   "has_raw": bool(doc.get("has_raw")),
+                                   "links": tuple(links) if links is not None else None})
         except (KeyError, TypeError, ValueError) as exc:
             raise StoreError(f"{target}/{snapshot_id}.json: invalid metadata ({exc})") from exc
         if snapshot.id != snapshot_id or snapshot.target != target:

@@ -10,7 +10,7 @@ import yaml
 from monitor.demo import baseline_text, page_html
 from monitor.encoding import decode_html
 from monitor.errors import NormalizeError
-from monitor.normalize import apply_ignore, normalize
+from monitor.normalize import apply_ignore, ignored_differences, normalize
 
 from .conftest import MATTIS, NATO, SEEDS
 
@@ -56,6 +56,12 @@ def test_deeply_nested_markup_does_not_exhaust_the_stack() -> None:
 
 def test_apply_ignore_removes_matches_and_counts_them() -> None:
     text = "Title\n\nUpdated: Jan. 7, 2020\n\nBody 12 views"
-    filtered, count = apply_ignore(text, [r"^Updated: .*$", r"\d+ views"])
-    assert (filtered, count) == ("Title\n\nBody", 2)
-    assert apply_ignore(text, []) == (text, 0)
+    filtered, removed = apply_ignore(text, [r"^Updated: .*$", r"\d+ views"])
+    assert (filtered, removed) == ("Title\n\nBody", ["Updated: Jan. 7, 2020", "12 views"])
+    assert apply_ignore(text, []) == (text, [])
+
+
+def test_ignored_differences_counts_changed_fragments_once() -> None:
+    assert ignored_differences(["Updated: Jan. 7"], ["Updated: Jan. 8"]) == 1
+    assert ignored_differences(["a", "b"], ["b", "a"]) == 0
+    assert ignored_differences([], ["x", "y"]) == 2

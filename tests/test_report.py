@@ -8,7 +8,8 @@ from pathlib import Path
 
 from monitor.diff import diff
 from monitor.models import ChangeReport, Snapshot, Target
-from monitor.report.html import list_reports, render_report, write_report
+from monitor.report.html import list_reports, write_report
+from monitor.report.render import render_html as render_report
 
 T0 = datetime(2020, 1, 7, 12, 0, tzinfo=UTC)
 HOSTILE = '<script>alert(1)</script> {{ 7*7 }} {% if 1 %}x{% endif %} <img src=x onerror="alert(2)">'
@@ -23,7 +24,7 @@ def make_report(target: str = "page", old: str = "Hello world", new: str = "Hell
         return Snapshot(id=f"{taken_at:%Y%m%dT%H%M%S}.000000Z-{digest}", target=target, taken_at=taken_at,
                         sha256="0" * 64, source=source, final_url=final_url)
 
-    return ChangeReport(target=Target(name=target, url="https://example.org/a"),
+    return ChangeReport(target=Target(name=target, url="https://example.org/a"), kind="changed",
                         old=snap(when - timedelta(hours=1), "a" * 12, "baseline"), new=snap(when, "b" * 12, "live"),
                         change=change, created_at=when)
 
@@ -33,7 +34,7 @@ def test_report_is_self_contained_and_marks_the_change() -> None:
     assert "<script" not in html and "http://" not in html.replace("https://example.org/a", "")
     assert '<link' not in html and "<style>" in html
     assert '<span class="sr">[+</span>brave <span class="sr">+]</span>' in html
-    assert '<a href="https://example.org/a">' in html
+    assert '<a href="https://example.org/a" rel="noreferrer noopener">' in html
 
 
 def test_scraped_text_is_escaped_everywhere() -> None:

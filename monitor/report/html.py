@@ -1,105 +1,96 @@
-"""Write one self-contained HTML change report (+ JSON sidecar) per change, and reports/index.html."""
+"""Write reports to disk: per report `<id>.html`, `<id>.txt` and the `<id>.json` sidecar; reports/index.html.
+
+Layout of `<reports_dir>/<target>/`: one report per change or error event, named by the report's id.
+"""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import jinja2
 
 from monitor.durable import read_json, write_atomic, write_json
 from monitor.errors import ReportError, StoreError
-from monitor.models import NAME_RE, ChangeReport
+from monitor.models import NAME_RE, ChangeReport, MetaChange, Snapshot
+from monitor.report.render import HEADINGS, environment, render_html, render_text, stamp
+from monitor.retention import ReportRef
 
 logger = logging.getLogger(__name__)
 
 
-@lru_cache(maxsize=1)
-def environment() -> jinja2.Environment:
-    """Return the Jinja environment: package templates, autoescape for .html, StrictUndefined."""
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("monitor.report", "templates"),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "xml"), disabled_extensions=("txt",),
-                                            default=True, default_for_string=True),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-    )
-
-
-def _stamp(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def _is_web_url(url: str | None) -> bool:
-    return bool(url) and urlsplit(url).scheme in ("http", "https")
-
-
-def report_context(report: ChangeReport, generated_at: datetime) -> dict[str, Any]:
-    """Return the template variables describing `report` (shared by the HTML, text and email forms)."""
-    change = report.change
-    return {
-        "target": report.target.name,
-        "url": report.target.url,
-        "url_is_link": _is_web_url(report.target.url),
-        "final_url": report.new.final_url,
-        "old_time": _stamp(report.old.taken_at),
-        "old_source": report.old.source,
-        "new_time": _stamp(report.new.taken_at),
-        "inserted_words": change.inserted_words,
-        "deleted_words": change.deleted_words,
-        "inserted_chars": change.inserted_chars,
-        "deleted_chars": change.deleted_chars,
-        "ignored": report.ignored,
-        "ops": change.ops,
-        "generated_at": _stamp(generated_at),
-    }
-
-
-def render_report(report: ChangeReport, generated_at: datetime) -> str:
-    """Return the report's HTML. Raises ReportError if a template fails."""
-    try:
-        return environment().get_template("report.html").render(report_context(report, generated_at))
-    except jinja2.TemplateError as exc:
-        raise ReportError(f"cannot render report for {report.target.name}: {exc}") from exc
-
-
 def write_report(reports_dir: Path, report: ChangeReport) -> Path:
-    """Write `<reports_dir>/<target>/<id>.html` and its `.json` sidecar, refresh the index; return the HTML path.
-
-    Raises ReportError if the files cannot be written.
+    """Write `<reports_dir>/<target>/<id>.html`, `.txt` and the `.json` sidecar (last, so a report is visible
+    only once complete), refresh the index; return the HTML path. Raises ReportError.
     """
     folder = reports_dir / report.target.name
     html_path = folder / f"{report.id}.html"
-    change = report.change
-    sidecar = {
-        "id": report.id,
-        "target": report.target.name,
-        "url": report.target.url,
-        "final_url": report.new.final_url,
-        "created_at": report.created_at.astimezone(UTC).isoformat(),
-        "old": {"id": report.old.id, "taken_at": report.old.taken_at.isoformat(), "source": report.old.source},
-        "new": {"id": report.new.id, "taken_at": report.new.taken_at.isoformat(), "source": report.new.source},
-        "inserted_chars": change.inserted_chars,
-        "deleted_chars": change.deleted_chars,
-        "inserted_words": change.inserted_words,
-        "deleted_words": change.deleted_words,
-        "ignored": report.ignored,
-        "html": html_path.name,
-        "ops": [[op, text] for op, text in change.ops],
-    }
     try:
-        write_atomic(html_path, render_report(report, report.created_at).encode("utf-8"))
-        write_json(folder / f"{report.id}.json", sidecar)
+        write_atomic(html_path, render_html(report, report.created_at).encode("utf-8"))
+        write_atomic(folder / f"{report.id}.txt", render_text(report, report.created_at).encode("utf-8"))
+        write_json(folder / f"{report.id}.json", _sidecar(report, html_path.name))
     except StoreError as exc:
         raise ReportError(str(exc)) from exc
     write_index(reports_dir, report.created_at)
-    logger.info("%s: report written to %s", report.target.name, html_path)
+    logger.info("%s: %s report written to %s", report.target.name, report.kind, html_path)
     return html_path
+
+
+def _snap(snapshot: Snapshot | None) -> dict[str, Any] | None:
+    if snapshot is None:
+        return None
+    return {"id": snapshot.id, "taken_at": snapshot.taken_at.isoformat(), "source": snapshot.source}
+
+
+def _meta(meta: MetaChange | None) -> dict[str, Any] | None:
+    if meta is None:
+        return None
+    return {"title": meta.title, "final_url": meta.final_url, "status": meta.status,
+            "links_added": list(meta.links_added), "links_removed": list(meta.links_removed)}
+
+
+def _sidecar(report: ChangeReport, html_name: str) -> dict[str, Any]:
+    change = report.change
+    return {
+        "id": report.id,
+        "kind": report.kind,
+        "target": report.target.name,
+        "url": report.target.url,
+        "final_url": report.new.final_url if report.new else None,
+        "created_at": report.created_at.astimezone(UTC).isoformat(),
+        "old": _snap(report.old),
+        "new": _snap(report.new),
+        "inserted_chars": change.inserted_chars if change else 0,
+        "deleted_chars": change.deleted_chars if change else 0,
+        "inserted_words": change.inserted_words if change else 0,
+        "deleted_words": change.deleted_words if change else 0,
+        "ignored": report.ignored,
+        "meta": _meta(report.meta),
+        "error": report.error,
+        "failures": report.failures,
+        "failing_since": report.failing_since.astimezone(UTC).isoformat() if report.failing_since else None,
+        "html": html_name,
+        "text": f"{report.id}.txt",
+        "ops": [[op, text] for op, text in change.ops] if change else [],
+    }
+
+
+def summary(doc: dict[str, Any]) -> str:
+    """Return a short description of a report from its sidecar: 'Changed: text, title', 'Failing', ..."""
+    kind = doc.get("kind", "changed")
+    parts = []
+    if doc.get("ops"):
+        parts.append("text")
+    meta = doc.get("meta") or {}
+    parts += [label for key, label in (("title", "title"), ("final_url", "final URL"), ("status", "status"))
+              if meta.get(key)]
+    if meta.get("links_added") or meta.get("links_removed"):
+        parts.append("links")
+    heading = HEADINGS.get(kind, kind)
+    return f"{heading}: {', '.join(parts)}" if parts else heading
 
 
 @dataclass(frozen=True)
@@ -107,33 +98,70 @@ class IndexEntry:
     """One row of the report index."""
 
     target: str
-    new_time: str
+    when: str
     sort_key: str
+    kind: str
+    summary: str
     inserted_words: int
     deleted_words: int
     href: str
 
 
-def list_reports(reports_dir: Path) -> list[IndexEntry]:
-    """Return every report found under `reports_dir` (from the JSON sidecars), newest first.
-
-    Unreadable sidecars are skipped with a warning.
-    """
-    entries = []
+def _sidecars(reports_dir: Path, target: str | None = None) -> list[tuple[str, Path, dict[str, Any]]]:
+    """Return (target, path, document) for every readable sidecar; unreadable ones are skipped with a warning."""
+    out: list[tuple[str, Path, dict[str, Any]]] = []
     if not reports_dir.is_dir():
-        return entries
-    for folder in sorted(p for p in reports_dir.iterdir() if p.is_dir() and NAME_RE.match(p.name)):
-        for path in folder.glob("*.json"):
+        return out
+    folders = [reports_dir / target] if target else sorted(reports_dir.iterdir())
+    for folder in folders:
+        if not folder.is_dir() or not NAME_RE.match(folder.name):
+            continue
+        for path in sorted(folder.glob("*.json")):
             try:
-                doc = read_json(path)
-                taken = datetime.fromisoformat(doc["new"]["taken_at"])
-                entries.append(IndexEntry(
-                    target=folder.name, new_time=_stamp(taken), sort_key=taken.isoformat(),
-                    inserted_words=int(doc["inserted_words"]), deleted_words=int(doc["deleted_words"]),
-                    href=f"{folder.name}/{path.stem}.html"))
-            except (StoreError, KeyError, TypeError, ValueError) as exc:
+                out.append((folder.name, path, read_json(path)))
+            except StoreError as exc:
                 logger.warning("skipping unreadable report sidecar %s: %s", path, exc)
+    return out
+
+
+def list_reports(reports_dir: Path) -> list[IndexEntry]:
+    """Return every report found under `reports_dir` (from the JSON sidecars), newest first."""
+    entries = []
+    for target, path, doc in _sidecars(reports_dir):
+        try:
+            created = datetime.fromisoformat(doc["created_at"])
+            entries.append(IndexEntry(
+                target=target, when=stamp(created), sort_key=created.astimezone(UTC).isoformat(),
+                kind=str(doc.get("kind", "changed")), summary=summary(doc),
+                inserted_words=int(doc["inserted_words"]), deleted_words=int(doc["deleted_words"]),
+                href=f"{target}/{path.stem}.html"))
+        except (KeyError, TypeError, ValueError) as exc:
+            logger.warning("skipping unreadable report sidecar %s: %s", path, exc)
     return sorted(entries, key=lambda e: (e.sort_key, e.target), reverse=True)
+
+
+def report_refs(reports_dir: Path, target: str) -> list[ReportRef]:
+    """Return what retention needs to know about each of `target`'s reports."""
+    refs = []
+    for _, path, doc in _sidecars(reports_dir, target):
+        try:
+            refs.append(ReportRef(id=path.stem, created_at=datetime.fromisoformat(doc["created_at"]),
+                                  old_id=(doc.get("old") or {}).get("id"), new_id=(doc.get("new") or {}).get("id"),
+                                  kind=str(doc.get("kind", "changed"))))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            logger.warning("skipping unreadable report sidecar %s: %s", path, exc)
+    return refs
+
+
+def remove_reports(reports_dir: Path, target: str, ids: list[str] | tuple[str, ...]) -> None:
+    """Remove reports of `target` (sidecar first, so each vanishes from the index at once). Raises ReportError."""
+    folder = reports_dir / target
+    try:
+        for report_id in ids:
+            for suffix in (".json", ".html", ".txt"):
+                (folder / f"{report_id}{suffix}").unlink(missing_ok=True)
+    except OSError as exc:
+        raise ReportError(f"cannot remove reports of {target}: {exc}") from exc
 
 
 def write_index(reports_dir: Path, generated_at: datetime) -> Path:
@@ -144,7 +172,7 @@ def write_index(reports_dir: Path, generated_at: datetime) -> Path:
     path = reports_dir / "index.html"
     try:
         html = environment().get_template("index.html").render(
-            entries=list_reports(reports_dir), generated_at=_stamp(generated_at))
+            entries=list_reports(reports_dir), generated_at=stamp(generated_at))
         write_atomic(path, html.encode("utf-8"))
     except (jinja2.TemplateError, StoreError) as exc:
         raise ReportError(f"cannot write {path}: {exc}") from exc

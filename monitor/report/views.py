@@ -1,0 +1,147 @@
+"""Shape one diff (a Change's operations) for the report views: inline, side by side, changes only; pure.
+
+All views come from the same operations, so the HTML report, its text form and the email never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import zip_longest
+
+Ops = tuple[tuple[int, str], ...]
+CONTEXT_LINES = 3
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A run of operations ending at a line break both texts share: one line, or the lines of one edit."""
+
+    ops: Ops
+    old_lines: tuple[Ops, ...]   # each line's segments: (0, text) or (-1, text)
+    new_lines: tuple[Ops, ...]   # each line's segments: (0, text) or (1, text)
+
+    @property
+    def changed(self) -> bool:
+        """True if the chunk contains an insertion or deletion."""
+        return any(op for op, _ in self.ops)
+
+    @property
+    def blank(self) -> bool:
+        """True for an unchanged empty line."""
+        return not self.changed and not "".join(text for _, text in self.ops).strip()
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of the side-by-side view: an old line and a new line (either may be absent)."""
+
+    old_no: int | None
+    old: Ops | None
+    new_no: int | None
+    new: Ops | None
+
+    @property
+    def changed(self) -> bool:
+        """True if either side has a marked segment or the row exists on one side only."""
+        if self.old is None or self.new is None:
+            return True
+        return any(op for op, _ in self.old) or any(op for op, _ in self.new)
+
+
+@dataclass(frozen=True)
+class Hunk:
+    """Consecutive chunks shown in the changes-only view (changes plus their context)."""
+
+    chunks: tuple[Chunk, ...]
+    old_start: int   # 1-based line number of the hunk's first line in the old text
+    new_start: int
+
+
+def chunks(ops: Ops) -> list[Chunk]:
+    """Return the operations split into chunks at every line break the two texts share."""
+    out: list[Chunk] = []
+    cur: list[tuple[int, str]] = []
+    old_lines: list[Ops] = []
+    new_lines: list[Ops] = []
+    old_cur: list[tuple[int, str]] = []
+    new_cur: list[tuple[int, str]] = []
+    for op, text in ops:
+        for i, part in enumerate(text.split("\n")):
+            if i:
+                cur.append((op, "\n"))
+                if op != 1:
+                    old_lines.append(tuple(old_cur))
+                    old_cur = []
+                if op != -1:
+                    new_lines.append(tuple(new_cur))
+                    new_cur = []
+                if op == 0:
+                    out.append(Chunk(tuple(cur), tuple(old_lines), tuple(new_lines)))
+                    cur, old_lines, new_lines = [], [], []
+            if part:
+                cur.append((op, part))
+                if op != 1:
+                    old_cur.append((op, part))
+                if op != -1:
+                    new_cur.append((op, part))
+    if cur or old_cur or new_cur:
+        old_lines.append(tuple(old_cur))
+        new_lines.append(tuple(new_cur))
+        out.append(Chunk(tuple(cur), tuple(old_lines), tuple(new_lines)))
+    return out
+
+
+def rows(ops: Ops) -> list[Row]:
+    """Return the side-by-side rows: lines a chunk adds or removes on their own rows, shared lines paired."""
+    out: list[Row] = []
+    old_no = new_no = 0
+    for chunk in chunks(ops):
+        pairs = list(zip_longest(chunk.old_lines[:-1], chunk.new_lines[:-1]))
+        pairs.append((chunk.old_lines[-1], chunk.new_lines[-1]))
+        for old, new in pairs:
+            if old is not None:
+                old_no += 1
+            if new is not None:
+                new_no += 1
+            out.append(Row(old_no if old is not None else None, old,
+                           new_no if new is not None else None, new))
+    return out
+
+
+def hunks(ops: Ops, context: int = CONTEXT_LINES) -> list[Hunk]:
+    """Return the changed chunks with up to `context` non-blank unchanged lines around each."""
+    all_chunks = chunks(ops)
+    shown: set[int] = set()
+    for index, chunk in enumerate(all_chunks):
+        if chunk.changed:
+            shown.add(index)
+            for step in (-1, 1):
+                seen, j = 0, index + step
+                while 0 <= j < len(all_chunks) and seen < context and not all_chunks[j].changed:
+                    shown.add(j)
+                    seen += not all_chunks[j].blank
+                    j += step
+    out: list[Hunk] = []
+    old_no = new_no = 1
+    current: list[Chunk] = []
+    start = (1, 1)
+    for index, chunk in enumerate(all_chunks):
+        if index in shown:
+            if not current:
+                start = (old_no, new_no)
+            current.append(chunk)
+        elif current:
+            out.append(Hunk(tuple(_trim(current)), *start))
+            current = []
+        old_no += len(chunk.old_lines)
+        new_no += len(chunk.new_lines)
+    if current:
+        out.append(Hunk(tuple(_trim(current)), *start))
+    return out
+
+
+def _trim(hunk: list[Chunk]) -> list[Chunk]:
+    """Drop blank context lines at the end of a hunk (leading ones are kept for the line numbers)."""
+    while hunk and hunk[-1].blank:
+        hunk.pop()
+    return hunk
