@@ -182,7 +182,8 @@ def status(ctx: click.Context, as_json: bool) -> None:
             "target": target.name, "url": target.url,
             "last_checked": _iso(state.last_checked), "last_status": state.last_status,
             "last_change": _iso(state.last_change), "last_error": state.last_error,
-            "consecutive_failures": state.consecutive_failures, "next_run": next_run,
+            "consecutive_failures": state.consecutive_failures, "failing_since": _iso(state.failing_since),
+            "reported": state.reported, "next_run": next_run,
         })
     if as_json:
         click.echo(json.dumps({"daemon": {"running": daemon is not None, "pid": (daemon or {}).get("pid")},
@@ -193,7 +194,8 @@ def status(ctx: click.Context, as_json: bool) -> None:
         line = (f"{row['target']}: last check {row['last_checked'] or 'never'} ({row['last_status'] or '-'}), "
                 f"last change {row['last_change'] or 'none'}, next run {row['next_run'] or '-'}")
         if row["last_error"]:
-            line += f", error: {row['last_error']} (x{row['consecutive_failures']})"
+            line += f", error: {row['last_error']} (x{row['consecutive_failures']}"
+            line += f", '{row['reported']}' reported)" if row["reported"] else ", not reported yet)"
         click.echo(line)
 
 
@@ -229,14 +231,16 @@ def history(ctx: click.Context, name: str, as_json: bool) -> None:
         click.echo(json.dumps([{
             "id": s.id, "taken_at": s.taken_at.isoformat(), "source": s.source, "sha256": s.sha256,
             "url": s.url, "final_url": s.final_url, "status": s.status, "origin": s.origin,
+            "title": s.title, "repeat_of": s.repeat_of,
             "text": str(settings.snapshots_dir / name / f"{s.id}.txt"),
         } for s in snapshots], indent=2))
         return
     if not snapshots:
         click.echo(f"{name}: no snapshots")
     for s in snapshots:
+        repeat = f"  (same text as {s.repeat_of})" if s.repeat_of else ""
         click.echo(f"{s.id}  {s.taken_at:%Y-%m-%d %H:%M:%S} UTC  {s.source:<8}  "
-                   f"{settings.snapshots_dir / name / (s.id + '.txt')}")
+                   f"{settings.snapshots_dir / name / (s.id + '.txt')}{repeat}")
 
 
 @cli.command()

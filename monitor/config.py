@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from monitor.errors import ConfigError
 from monitor.models import NAME_RE, DaemonSettings, FetchSettings, Retention, Settings, Target
+from monitor.yaml_lines import dotted, duplicate_keys, line_of
 
 logger = logging.getLogger(__name__)
 
@@ -213,7 +214,7 @@ def parse_settings(source: str, path: Path | None = None, base_dir: Path | None 
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{label}: the top level must be a mapping of keys (snapshots_dir, targets, ...)")
-    problems = _duplicate_keys(root, label)
+    problems = duplicate_keys(root, label)
     try:
         schema = _ConfigSchema.model_validate(data)
     except ValidationError as exc:
@@ -244,8 +245,8 @@ def _to_settings(schema: _ConfigSchema, path: Path | None, base: Path) -> Settin
 
 def _describe(err: Any, root: yaml.Node | None, label: str) -> str:
     loc = tuple(err["loc"])
-    key_path = _dotted(loc) or "(top level)"
-    line = _line_of(root, loc)
+    key_path = dotted(loc) or "(top level)"
+    line = line_of(root, loc)
     where = f"{label}:{line}" if line else label
     message = err["msg"]
     if err["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
@@ -255,58 +256,14 @@ def _describe(err: Any, root: yaml.Node | None, label: str) -> str:
     return f"{where}: {key_path}: {message}"
 
 
-def _dotted(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
-def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
-    """Return the 1-based line of the deepest YAML node found along `loc`."""
-    line = node.start_mark.line + 1 if node is not None else None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            node = next((v for k, v in node.value if k.value == part), None)
-            if node is None:
-                break
-            line = node.start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line
-
-
 def _duplicate_names(schema: _ConfigSchema, root: yaml.Node | None, label: str) -> list[str]:
     """Return one problem line per target whose name an earlier target already uses."""
     problems = []
     first: dict[str, int] = {}
     for i, target in enumerate(schema.targets):
         if target.name in first:
-            line = _line_of(root, ("targets", i, "name"))
+            line = line_of(root, ("targets", i, "name"))
             problems.append(f"{label}:{line}: targets[{i}].name: duplicate target name {target.name!r} "
                             f"(also targets[{first[target.name]}])")
         first.setdefault(target.name, i)
-    return problems
-
-
-def _duplicate_keys(node: yaml.Node | None, label: str, path: str = "") -> list[str]:
-    """Return one problem line per key that appears twice in the same mapping (YAML keeps only the last)."""
-    problems: list[str] = []
-    if isinstance(node, yaml.MappingNode):
-        seen: set[Any] = set()
-        for key, value in node.value:
-            sub = f"{path}.{key.value}" if path else str(key.value)
-            if key.value in seen:
-                problems.append(f"{label}:{key.start_mark.line + 1}: {sub}: duplicate key")
-            seen.add(key.value)
-            problems += _duplicate_keys(value, label, sub)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            problems += _duplicate_keys(item, label, f"{path}[{i}]")
     return problems

@@ -34,6 +34,7 @@ class Dispatcher:
         self._work = work
         self._per_host = per_host
         self._host_delay = host_delay
+        self._last_start: dict[str, float] = {}
         self._sleep = sleep
         self._monotonic = monotonic
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="check")
@@ -73,10 +74,24 @@ class Dispatcher:
         self._running += 1
         self._pool.submit(self._run, target, host, start_at - now)
 
+    def _wait_turn(self, host: str, delay: float) -> None:
+        """Sleep the reserved `delay`, then until `host_delay` has passed since the host's last actual start
+        (a reservation alone is not enough: a thread that wakes late would bring the next start closer)."""
+        if delay > 0:
+            self._sleep(delay)
+        while True:
+            with self._cond:
+                now = self._monotonic()
+                last = self._last_start.get(host)
+                wait = last + self._host_delay - now if last is not None else 0.0
+                if wait <= 0 or self._closed:
+                    self._last_start[host] = now
+                    return
+            self._sleep(wait)
+
     def _run(self, target: Target, host: str, delay: float) -> None:
         try:
-            if delay > 0:
-                self._sleep(delay)
+            self._wait_turn(host, delay)
             if not self._closed:
                 self._work(target)
         except Exception:  # work() turns failures into results; this is the last line of defence

@@ -31,7 +31,14 @@ _BLOCK_SIGNS = (
     re.compile(rb"Attention Required!\s*\|\s*Cloudflare|cf-error-details|challenge-platform", re.I),
     re.compile(rb"<title>\s*Just a moment\.\.\.\s*</title>", re.I),
     re.compile(rb"Request unsuccessful\. Incapsula incident ID", re.I),
+    re.compile(rb"<title>\s*(?:Security check|Are you a robot\??|Human verification|Pardon Our Interruption)"
+               rb"\s*</title>", re.I),
 )
+# A captcha widget is a block only on a short page that is little more than the widget (an interstitial);
+# a real article may embed one in a comment form.
+_CAPTCHA_SIGN = re.compile(rb"g-recaptcha|h-captcha|hcaptcha\.com/1/api\.js|google\.com/recaptcha/api\.js|"
+                           rb"challenges\.cloudflare\.com/turnstile", re.I)
+_INTERSTITIAL_MAX = 32 * 1024
 
 Clock = Callable[[], datetime]
 
@@ -47,6 +54,8 @@ def blocked_reason(body: bytes) -> str | None:
     for sign in _BLOCK_SIGNS:
         if sign.search(head):
             return "CDN block page (Access Denied / bot challenge)"
+    if len(body) <= _INTERSTITIAL_MAX and _CAPTCHA_SIGN.search(body):
+        return "captcha page instead of content"
     return None
 
 

@@ -5,15 +5,21 @@ from __future__ import annotations
 import shutil
 import socket
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
-from monitor.config import load_settings
+from monitor.check import CheckContext, check_target
+from monitor.config import DEFAULT_USER_AGENT, load_settings
 from monitor.demo import DEMO_PAGES, page_html
 from monitor.demo.server import Page, PageServer
-from monitor.models import Settings
+from monitor.fetch import Fetcher
+from monitor.models import CheckResult, FetchSettings, Settings, Target
+from monitor.store import SnapshotStore
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -99,3 +105,44 @@ class Sleeps(list):
 def sleeps() -> Sleeps:
     """A sleep function that records its calls (keeps retry tests fast and their waits assertable)."""
     return Sleeps()
+
+
+@dataclass
+class Pipeline:
+    """A target on a loopback server and a check context writing into tmp_path, with a stepping clock."""
+
+    server: PageServer
+    ctx: CheckContext
+    target: Target
+    path: str
+
+    def serve(self, body: str | bytes) -> None:
+        self.server.set(self.path, Page(body.encode("utf-8") if isinstance(body, str) else body, validators=False))
+
+    def check(self) -> CheckResult:
+        return check_target(self.target, self.ctx)
+
+
+def _clock() -> Any:
+    """A clock that advances one second per reading, from 2026-01-01 UTC (snapshot ids stay distinct)."""
+    now = [datetime(2026, 1, 1, tzinfo=UTC)]
+
+    def tick() -> datetime:
+        now[0] += timedelta(seconds=1)
+        return now[0]
+    return tick
+
+
+@pytest.fixture
+def pipeline(tmp_path: Path) -> Iterator[Any]:
+    """Return make(page, **target_options) -> Pipeline: one fixture page's target on a fresh loopback server."""
+
+    def make(page: str, **target_options: Any) -> Pipeline:
+        path = DEMO_PAGES[page]
+        target = Target(name=page, url=server.url(path), profile="defense.gov", timeout=5, **target_options)
+        ctx = CheckContext(fetcher=fetcher, store=SnapshotStore(tmp_path / "snapshots"),
+                           reports_dir=tmp_path / "reports", clock=_clock())
+        return Pipeline(server, ctx, target, path)
+
+    with PageServer() as server, Fetcher(FetchSettings(user_agent=DEFAULT_USER_AGENT, retries=0)) as fetcher:
+        yield make

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,54 +16,11 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 
-from monitor.check import CheckContext, check_target
-from monitor.config import DEFAULT_USER_AGENT
-from monitor.demo import DEMO_PAGES, page_html
-from monitor.demo.server import Page, PageServer
-from monitor.fetch import Fetcher
-from monitor.models import CheckResult, FetchSettings, Target
-from monitor.store import SnapshotStore
+from monitor.demo import page_html
+from monitor.demo.server import Page
 from tests.noise import CASES_DIR, NOISE, PAGES, all_noise
 
 CASES = sorted(CASES_DIR.glob("*/*/case.yaml"))
-
-
-@dataclass
-class Pipeline:
-    """A target on a loopback server and a check context writing into tmp_path, with a stepping clock."""
-
-    server: PageServer
-    ctx: CheckContext
-    target: Target
-    path: str
-
-    def serve(self, body: str | bytes) -> None:
-        self.server.set(self.path, Page(body.encode("utf-8") if isinstance(body, str) else body, validators=False))
-
-    def check(self) -> CheckResult:
-        return check_target(self.target, self.ctx)
-
-
-def _clock() -> Any:
-    now = [datetime(2026, 1, 1, tzinfo=UTC)]
-
-    def tick() -> datetime:
-        now[0] += timedelta(seconds=1)
-        return now[0]
-    return tick
-
-
-@pytest.fixture
-def pipeline(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Any]:
-    def make(page: str, **target_options: Any) -> Pipeline:
-        path = DEMO_PAGES[page]
-        target = Target(name=page, url=server.url(path), profile="defense.gov", timeout=5, **target_options)
-        ctx = CheckContext(fetcher=fetcher, store=SnapshotStore(tmp_path / "snapshots"),
-                           reports_dir=tmp_path / "reports", clock=_clock())
-        return Pipeline(server, ctx, target, path)
-
-    with PageServer() as server, Fetcher(FetchSettings(user_agent=DEFAULT_USER_AGENT, retries=0)) as fetcher:
-        yield make
 
 
 def marks(ops: tuple[tuple[int, str], ...] | list[list[Any]]) -> list[list[Any]]:

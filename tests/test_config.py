@@ -128,3 +128,25 @@ def test_parse_duration(value: object, seconds: int) -> None:
 def test_parse_duration_rejects(value: str) -> None:
     with pytest.raises(ValueError):
         parse_duration(value)
+
+
+def test_change_detection_keys_and_their_defaults() -> None:
+    settings = parse_settings(GOOD + "    error_threshold: 5\n    compare_versions: 4\n"
+                                      "    keep: {count: 20, age: 90d}\n")
+    one, two = settings.targets
+    assert (one.error_threshold, one.compare_versions, one.keep) == (3, 1, None)
+    assert (two.error_threshold, two.compare_versions) == (5, 4)
+    assert two.keep is not None and (two.keep.count, two.keep.age) == (20, timedelta(days=90))
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ("    error_threshold: 0\n", "targets[1].error_threshold: Input should be greater than or equal to 1"),
+    ("    compare_versions: 0\n", "targets[1].compare_versions: Input should be greater than or equal to 1"),
+    ("    keep: {}\n", "targets[1].keep: give 'count' and/or 'age'"),
+    ("    keep: {age: soon}\n", "targets[1].keep.age: 'soon' is not a duration"),
+    ("    keep: {count: 5, days: 3}\n", "targets[1].keep.days: unknown key"),
+])
+def test_change_detection_keys_are_validated(extra: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_settings(GOOD + extra)
+    assert message in str(info.value)

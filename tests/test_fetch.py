@@ -177,4 +177,8 @@ def test_retry_after_parsing() -> None:
 def test_block_detection_leaves_real_pages_alone() -> None:
     assert blocked_reason(AKAMAI)
     assert blocked_reason(b"<title>Just a moment...</title>")
+    captcha = b'<html><body><form><div class="g-recaptcha" data-sitekey="x"></div></form></body></html>'
+    assert blocked_reason(captcha) == "captcha page instead of content"
+    article_with_comment_form = b"<html><body>" + b"<p>Long article text.</p>" * 2000 + captcha + b"</body></html>"
+    assert blocked_reason(article_with_comment_form) is None
     assert blocked_reason(b"<html><body><h1>Access Denied: a history of the closed archive</h1></body></html>") is None

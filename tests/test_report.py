@@ -62,3 +62,14 @@ def test_an_unreadable_sidecar_is_skipped_not_fatal(tmp_path: Path) -> None:
     write_report(tmp_path, make_report("alpha"))
     (tmp_path / "alpha" / "broken.json").write_text("{not json", encoding="utf-8")
     assert [e.target for e in list_reports(tmp_path)] == ["alpha"]
+
+
+def test_every_view_and_the_text_form_keep_scraped_text_inert() -> None:
+    from monitor.report.render import render_text
+
+    report = make_report(old="Title\n\nBody", new=f"Title {HOSTILE}\n\nBody")
+    html = render_report(report, T0)
+    assert html.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 3, "inline, side by side and changes only"
+    assert "<script" not in html and "<img" not in html
+    text = render_text(report, T0)
+    assert "Title{+ " + HOSTILE + "+}" in text, "the text form is plain text: marks, no markup added"
