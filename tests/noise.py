@@ -367,5 +367,35 @@ def write_corpus(folder: Path = CASES_DIR) -> int:
     return count
 
 
+def sweep(rounds: int, seed: int = 0) -> dict[str, int]:
+    """Compare `rounds` random noise variants of each page (random subsets and orders of every noise kind)
+    with the page through the comparison stages (extract, diff, diff_meta); return the counts."""
+    from monitor.diff import diff, diff_meta
+    from monitor.models import Snapshot
+    from monitor.normalize import extract
+
+    rng = random.Random(seed)
+    counts = {"variants": 0, "false_alarms": 0}
+    for page in PAGES:
+        base_html = page_html(page).decode("utf-8")
+        base = extract(base_html, "defense.gov")
+        old = Snapshot(id="x", target=page, taken_at=None, sha256="", source="live",  # type: ignore[arg-type]
+                       title=base.title, links=base.links, status=200, final_url="http://x/")
+        for _ in range(rounds):
+            kinds = tuple(rng.sample(sorted(NOISE), rng.randint(1, len(NOISE))))
+            got = extract(all_noise(base_html, rng, kinds), "defense.gov")
+            counts["variants"] += 1
+            if diff(base.text, got.text) or diff_meta(old, title=got.title, final_url="http://x/", links=got.links,
+                                                     status=200):
+                counts["false_alarms"] += 1
+                print(f"false alarm on {page} with {kinds}")
+    return counts
+
+
 if __name__ == "__main__":
-    print(f"wrote {write_corpus()} cases to {CASES_DIR}")
+    import sys
+
+    if len(sys.argv) == 3 and sys.argv[1] == "--sweep":
+        print(sweep(int(sys.argv[2])))
+    else:
+        print(f"wrote {write_corpus()} cases to {CASES_DIR}")

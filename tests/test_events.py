@@ -186,3 +186,24 @@ def test_events_unit_the_threshold_and_the_reset() -> None:
     assert state.failing_since == now and state.consecutive_failures == 4
     state, recovered = on_success(state, now=now, status="unchanged", validators=None)
     assert recovered and state.reported is None and state.consecutive_failures == 0 and state.failing_since is None
+
+
+def test_exclude_and_ignore_apply_before_hashing_and_before_diffing(pipeline: Any) -> None:
+    run = pipeline(NATO, exclude=("figure",), ignore=(r"\bJan\. \d+\b",))
+    run.serve(page_html(NATO))
+    run.check()
+    caption = ("tells reporters that the alliance will suspend training", "tells reporters nothing")
+    date = ("Airport Jan. 2.", "Airport Jan. 3.")
+    noisy = page_html(NATO)
+    for old, new in (caption, date):
+        noisy = noisy.replace(old.encode(), new.encode())
+    run.serve(noisy)
+    assert run.check().status == "unchanged", "an excluded part and an ignored fragment changed: no change"
+    run.serve(noisy.replace(b"Stoltenberg told the media", b"Stoltenberg informed the media"))
+    result = run.check()
+    assert result.status == "changed"
+    assert [[op, t] for op, t in result.change.ops if op] == [[-1, "told"], [1, "informed"]]
+    for path in (result.report, result.report.with_suffix(".txt"), result.report.with_suffix(".json")):
+        body = path.read_text(encoding="utf-8")
+        assert "tells reporters" not in body and "Jan. 3" not in body and "Jan. 2" not in body
+    assert "1 fragment matching ignore rules differed" in result.report.read_text(encoding="utf-8")
