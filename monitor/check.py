@@ -33,6 +33,7 @@ from monitor.models import (
     TargetState,
 )
 from monitor.normalize import apply_ignore, extract, ignored_differences
+from monitor.notify import Outbox, notify
 from monitor.report.html import remove_reports, report_refs, write_index, write_report
 from monitor.retention import plan
 from monitor.store import SnapshotStore
@@ -251,10 +252,17 @@ def _error(target: Target, checked_at: datetime, message: str, kind: str) -> Che
 
 def run_checks(settings: Settings, targets: Iterable[Target], *, clock: Clock = utcnow,
                sleep: Callable[[float], None] = time.sleep) -> RunReport:
-    """Check each target in turn with one shared Fetcher and return the run's results."""
+    """Check each target in turn with one shared Fetcher, then mail what is worth it (if email is enabled:
+    reports are on disk first; mail goes through the outbox). Return the run's results."""
     started = clock()
     store = SnapshotStore(settings.snapshots_dir)
     with Fetcher(settings.fetch, sleep=sleep, clock=clock) as fetcher:
         ctx = CheckContext(fetcher=fetcher, store=store, reports_dir=settings.reports_dir, clock=clock)
         results = tuple(check_target(target, ctx) for target in targets)
-    return RunReport(started_at=started, finished_at=clock(), results=results)
+    report = RunReport(started_at=started, finished_at=clock(), results=results)
+    if settings.email.enabled:
+        outbox = Outbox(settings.snapshots_dir, settings.reports_dir, settings.email)
+        mail = notify(outbox, results, clock())
+        if mail is not None:
+            report = replace(report, mail_sent=mail.sent, mail_error=mail.error, outbox=outbox.size())
+    return report

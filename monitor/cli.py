@@ -23,8 +23,10 @@ from monitor.config import load_settings
 from monitor.encoding import decode_html
 from monitor.errors import MonitorError
 from monitor.fetch import utcnow
-from monitor.models import CheckResult, RunReport, Settings
+from monitor.models import RunReport, Settings
 from monitor.normalize import PROFILES, normalize
+from monitor.notify import Outbox
+from monitor.output import result_json, result_line
 from monitor.store import SnapshotStore
 
 EXIT_OK = 0
@@ -80,43 +82,6 @@ def cli(ctx: click.Context, config: Path, verbose: int) -> None:
     _setup_logging(verbose)
 
 
-def _result_line(result: CheckResult) -> str:
-    event = f" [{result.event} reported: {result.report}]" if result.event and result.report else ""
-    if result.status == "error":
-        return f"{result.target}: error: {result.error}{event}"
-    details = []
-    if result.change:
-        details.append(f"+{result.change.inserted_words}/-{result.change.deleted_words} words")
-    if result.meta:
-        details += [name for name, value in (("title", result.meta.title), ("final URL", result.meta.final_url),
-                                             ("status", result.meta.status),
-                                             ("links", result.meta.links_added or result.meta.links_removed))
-                    if value]
-    if result.note:
-        details.append(result.note)
-    line = f"{result.target}: {result.status}" + (f" ({', '.join(details)})" if details else "")
-    if result.event:
-        return line + event
-    return line + (f" report: {result.report}" if result.report else "")
-
-
-def _result_json(result: CheckResult) -> dict[str, Any]:
-    change = result.change
-    return {
-        "target": result.target, "url": result.url, "final_url": result.final_url, "status": result.status,
-        "report": str(result.report) if result.report else None,
-        "inserted": result.inserted, "deleted": result.deleted,
-        "inserted_words": change.inserted_words if change else 0,
-        "deleted_words": change.deleted_words if change else 0,
-        "error": result.error, "error_kind": result.error_kind, "snapshot": result.snapshot,
-        "event": result.event, "note": result.note,
-        "meta": {"title": result.meta.title, "final_url": result.meta.final_url, "status": result.meta.status,
-                 "links_added": list(result.meta.links_added), "links_removed": list(result.meta.links_removed)}
-        if result.meta else None,
-        "checked_at": result.checked_at.isoformat(), "duration": round(result.duration, 3),
-    }
-
-
 @cli.command()
 @click.argument("names", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array, one object per target.")
@@ -133,11 +98,42 @@ def check(ctx: click.Context, names: tuple[str, ...], as_json: bool) -> None:
         raise CliError(f"{ctx.obj['config']}: no targets configured")
     report = run_checks(settings, targets)
     if as_json:
-        click.echo(json.dumps([_result_json(r) for r in report.results], indent=2))
+        click.echo(json.dumps([result_json(r) for r in report.results], indent=2))
     else:
         for result in report.results:
-            click.echo(_result_line(result))
+            click.echo(result_line(result))
+    if report.mail_error:
+        click.echo(f"{report.mail_error} ({report.outbox} in the outbox, retried on later runs)", err=True)
     ctx.exit(run_exit_code(report))
+
+
+@cli.command("email-test")
+@click.pass_context
+def email_test(ctx: click.Context) -> None:
+    """Send a test message with the current email settings; a clear one-line error if it fails."""
+    from email.message import EmailMessage
+    from email.utils import format_datetime, make_msgid
+
+    from monitor.mail import send
+    from monitor.report.email import header_safe
+
+    settings = _settings(ctx).email
+    if not settings.to:
+        raise CliError("email.to is empty: nowhere to send the test message")
+    message = EmailMessage()
+    message["Subject"] = "[monitor] test message"
+    message["From"] = header_safe(settings.sender, 998)
+    message["To"] = ", ".join(settings.to)
+    message["Date"] = format_datetime(utcnow())
+    message["Message-ID"] = make_msgid(domain="monitor.invalid")
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(f"This is a test message from monitor, sent through {settings.host}:{settings.port} "
+                        f"({settings.security}).\nChange reports will look like the reports in the reports folder.\n")
+    try:
+        send(settings, message)
+    except MonitorError as exc:
+        raise CliError(str(exc)) from exc
+    click.echo(f"test message sent to {', '.join(settings.to)} via {settings.host}:{settings.port}")
 
 
 @cli.command("run")
@@ -185,11 +181,15 @@ def status(ctx: click.Context, as_json: bool) -> None:
             "consecutive_failures": state.consecutive_failures, "failing_since": _iso(state.failing_since),
             "reported": state.reported, "next_run": next_run,
         })
+    outbox = Outbox(settings.snapshots_dir, settings.reports_dir, settings.email).size()
     if as_json:
         click.echo(json.dumps({"daemon": {"running": daemon is not None, "pid": (daemon or {}).get("pid")},
+                               "email": {"enabled": settings.email.enabled, "outbox": outbox},
                                "targets": rows}, indent=2))
         return
     click.echo(f"daemon: running (pid {daemon['pid']})" if daemon else "daemon: not running")
+    if settings.email.enabled or outbox:
+        click.echo(f"email: {'enabled' if settings.email.enabled else 'disabled'}, {outbox} in the outbox")
     for row in rows:
         line = (f"{row['target']}: last check {row['last_checked'] or 'never'} ({row['last_status'] or '-'}), "
                 f"last change {row['last_change'] or 'none'}, next run {row['next_run'] or '-'}")
@@ -278,11 +278,11 @@ def demo(workdir: Path | None) -> None:
         raise CliError(str(exc)) from exc
     click.echo("First check, pages as served vs. the seed baseline:")
     for result in run.first.results:
-        click.echo("  " + _result_line(result))
+        click.echo("  " + result_line(result))
     click.echo("Edited the NATO story: " + "; ".join(f"{old!r} -> {new!r}" for old, new in DEMO_EDITS))
     click.echo("Second check:")
     for result in run.second.results:
-        click.echo("  " + _result_line(result))
+        click.echo("  " + result_line(result))
     click.echo(f"Change report: {run.report}")
     click.echo(f"Report index:  {run.index}")
     if run_exit_code(run.first) != EXIT_OK or run.report is None:

@@ -76,3 +76,9 @@ class LockedError(MonitorError):
     """Another process holds the lock on a target or data directory."""
 
     kind = "locked"
+
+
+class EmailError(MonitorError):
+    """A message could not be sent: connection, TLS, authentication, refusal. Names the setting to fix."""
+
+    kind = "email"

@@ -70,6 +70,28 @@ class DaemonSettings:
 
 
 @dataclass(frozen=True)
+class EmailSettings:
+    """Where and how change reports are mailed (the password comes from the environment, never the file)."""
+
+    enabled: bool = False
+    host: str = "localhost"
+    port: int = 587
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str | None = None
+    password_env: str | None = None
+    sender: str = "monitor@localhost"
+    to: tuple[str, ...] = ()
+    mode: Literal["digest", "each"] = "digest"
+    on: tuple[str, ...] = ("changed", "error", "removed", "recovered")
+    timeout: float = 30.0
+    tls_ca_file: Path | None = None
+    report_url: str | None = None
+    max_diff_chars: int = 20_000
+    retry_backoff: float = 60.0
+    flush_every: float = 60.0
+
+
+@dataclass(frozen=True)
 class Settings:
     """The whole parsed configuration."""
 
@@ -79,6 +101,7 @@ class Settings:
     fetch: FetchSettings
     targets: tuple[Target, ...]
     daemon: DaemonSettings = DaemonSettings()
+    email: EmailSettings = EmailSettings()
 
     def target(self, name: str) -> Target | None:
         """Return the target called `name`, or None."""
@@ -255,6 +278,9 @@ class RunReport:
     started_at: datetime
     finished_at: datetime
     results: tuple[CheckResult, ...]
+    mail_sent: int = 0
+    mail_error: str | None = None
+    outbox: int = 0  # mails still waiting in the outbox after this run
 
     def count(self, status: CheckStatus) -> int:
         """Return how many results have `status`."""

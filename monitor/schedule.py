@@ -7,6 +7,7 @@ import os
 import random
 import signal
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,12 +25,14 @@ from monitor.durable import read_json, write_json
 from monitor.errors import ConfigError, LockedError, MonitorError, TransientFetchError
 from monitor.fetch import Clock, Fetcher, utcnow
 from monitor.models import Settings, Target
+from monitor.notify import Outbox
 from monitor.store import SnapshotStore
 
 logger = logging.getLogger(__name__)
 
 MAX_JITTER = 300.0
 STATUS_FILE = "daemon.json"
+MAIL_JOB = "_email"  # not a valid target name, so it cannot collide with a target's job
 
 
 def interval_seconds(target: Target, now: datetime) -> float:
@@ -96,6 +99,7 @@ class Daemon:
         daemon = settings.daemon
         self._dispatcher = Dispatcher(self._check, workers=daemon.workers, per_host=daemon.per_host,
                                       host_delay=daemon.host_delay)
+        self._outbox = Outbox(settings.snapshots_dir, settings.reports_dir, settings.email)
 
     def run(self, stop: threading.Event, reload: threading.Event, poll: float = 0.2) -> bool:
         """Run until `stop` is set, reloading the config whenever `reload` is set.
@@ -111,6 +115,10 @@ class Daemon:
             lock.write_note(f"pid {os.getpid()}")
             for target in self.settings.targets:
                 self._schedule(target)
+            if self.settings.email.enabled:
+                self._scheduler.add_job(self._mail, "interval", seconds=self.settings.email.flush_every,
+                                        id=MAIL_JOB, name="email", coalesce=True, max_instances=1,
+                                        next_run_time=self._clock())
             self._scheduler.start()
             self._write_status()
             logger.info("daemon started (pid %d): %d targets, config %s", os.getpid(),
@@ -127,6 +135,7 @@ class Daemon:
             if not clean:
                 logger.warning("checks still running after %gs; leaving them (the store stays consistent)",
                                self.settings.daemon.grace)
+            self._mail()  # one last pass: what was reported during the last interval goes out now
             (self.settings.snapshots_dir / STATUS_FILE).unlink(missing_ok=True)
             logger.info("daemon stopped")
             return clean
@@ -144,6 +153,9 @@ class Daemon:
         if (new.snapshots_dir, new.reports_dir) != (old.snapshots_dir, old.reports_dir):
             logger.error("config reload refused: snapshots_dir/reports_dir changed; restart the daemon for that")
             return
+        if new.email != old.email:
+            logger.warning("email.* settings change on restart only")
+            new = replace(new, email=old.email)
         if new.daemon != old.daemon:
             logger.warning("daemon.* settings change on restart only")
         before = {t.name: t for t in old.targets}
@@ -180,8 +192,23 @@ class Daemon:
         with Fetcher(settings.fetch, clock=self._clock, sleep=self._retry_wait) as fetcher:
             ctx = CheckContext(fetcher=fetcher, store=self.store, reports_dir=settings.reports_dir,
                                clock=self._clock, lock_wait=settings.daemon.lock_wait)
-            check_target(target, ctx)
+            result = check_target(target, ctx)
+        if self.settings.email.enabled:
+            try:
+                self._outbox.add([result])  # durable at once; mailed by the next email pass
+            except MonitorError as exc:
+                logger.error("%s: could not queue the email: %s", target.name, exc)
         self._write_status()
+
+    def _mail(self) -> None:
+        """Compose the pending reports into mails (one digest per pass, or one per report) and send what is due."""
+        if not self.settings.email.enabled:
+            return
+        try:
+            self._outbox.compose_pending(self._clock())
+            self._outbox.flush(self._clock())
+        except MonitorError as exc:
+            logger.error("email: %s", exc)
 
     def _retry_wait(self, seconds: float) -> None:
         """Wait between fetch attempts, but give up the retry as soon as the daemon is stopping."""

@@ -6,6 +6,7 @@ Layout of `<reports_dir>/<target>/`: one report per change or error event, named
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ from monitor.report.render import HEADINGS, environment, render_html, render_tex
 from monitor.retention import ReportRef
 
 logger = logging.getLogger(__name__)
+_REPORT_ID = re.compile(r"^\d{8}T\d{6}\.\d{6}Z-(?:[0-9a-f]{12}|error|removed|recovered)$")
 
 
 def write_report(reports_dir: Path, report: ChangeReport) -> Path:
@@ -60,6 +62,7 @@ def _sidecar(report: ChangeReport, html_name: str) -> dict[str, Any]:
         "target": report.target.name,
         "url": report.target.url,
         "final_url": report.new.final_url if report.new else None,
+        "title": (report.new or report.old).title if (report.new or report.old) else None,
         "created_at": report.created_at.astimezone(UTC).isoformat(),
         "old": _snap(report.old),
         "new": _snap(report.new),
@@ -138,6 +141,16 @@ def list_reports(reports_dir: Path) -> list[IndexEntry]:
         except (KeyError, TypeError, ValueError) as exc:
             logger.warning("skipping unreadable report sidecar %s: %s", path, exc)
     return sorted(entries, key=lambda e: (e.sort_key, e.target), reverse=True)
+
+
+def read_sidecar(reports_dir: Path, target: str, report_id: str) -> dict[str, Any]:
+    """Return the sidecar document of one report. Raises ReportError if it is missing or unreadable."""
+    if not NAME_RE.match(target) or not _REPORT_ID.match(report_id):
+        raise ReportError(f"invalid report reference {target}/{report_id}")
+    try:
+        return read_json(reports_dir / target / f"{report_id}.json")
+    except StoreError as exc:
+        raise ReportError(str(exc)) from exc
 
 
 def report_refs(reports_dir: Path, target: str) -> list[ReportRef]:

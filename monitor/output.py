@@ -1,0 +1,46 @@
+"""How the CLI shows check results: one line per target, or JSON (pure functions, no I/O)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from monitor.models import CheckResult
+
+
+def result_line(result: CheckResult) -> str:
+    """Return the one-line summary of a result (what `monitor check` prints)."""
+    event = f" [{result.event} reported: {result.report}]" if result.event and result.report else ""
+    if result.status == "error":
+        return f"{result.target}: error: {result.error}{event}"
+    details = []
+    if result.change:
+        details.append(f"+{result.change.inserted_words}/-{result.change.deleted_words} words")
+    if result.meta:
+        details += [name for name, value in (("title", result.meta.title), ("final URL", result.meta.final_url),
+                                             ("status", result.meta.status),
+                                             ("links", result.meta.links_added or result.meta.links_removed))
+                    if value]
+    if result.note:
+        details.append(result.note)
+    line = f"{result.target}: {result.status}" + (f" ({', '.join(details)})" if details else "")
+    if result.event:
+        return line + event
+    return line + (f" report: {result.report}" if result.report else "")
+
+
+def result_json(result: CheckResult) -> dict[str, Any]:
+    """Return the result as the JSON object `monitor check --json` prints."""
+    change = result.change
+    return {
+        "target": result.target, "url": result.url, "final_url": result.final_url, "status": result.status,
+        "report": str(result.report) if result.report else None,
+        "inserted": result.inserted, "deleted": result.deleted,
+        "inserted_words": change.inserted_words if change else 0,
+        "deleted_words": change.deleted_words if change else 0,
+        "error": result.error, "error_kind": result.error_kind, "snapshot": result.snapshot,
+        "event": result.event, "note": result.note,
+        "meta": {"title": result.meta.title, "final_url": result.meta.final_url, "status": result.meta.status,
+                 "links_added": list(result.meta.links_added), "links_removed": list(result.meta.links_removed)}
+        if result.meta else None,
+        "checked_at": result.checked_at.isoformat(), "duration": round(result.duration, 3),
+    }

@@ -1,0 +1,138 @@
+"""Compose change-report emails: multipart/alternative (plain text + inline-styled HTML) from report sidecars.
+
+The diff in a mail is the report's changes-only view, cut at `max_diff_chars` with a note and a link to the
+full report. Everything page-controlled that reaches a header is made one line and RFC 2047-encoded by the
+email package; in the body it is escaped by Jinja's autoescape (HTML part) or left as plain text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from monitor.errors import ReportError
+from monitor.models import EmailSettings
+from monitor.report.render import HEADINGS, environment, stamp
+from monitor.report.views import Hunk, hunks
+
+# Headers are kept on one line up to RFC 5322's 998 characters: folding at 78 makes Python's own parser
+# read back a leading space in a folded Subject.
+MAIL_POLICY = policy.default.clone(max_line_length=998)
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u0085]+")
+SUBJECT_MAX = 180
+
+
+def header_safe(value: str, limit: int = SUBJECT_MAX) -> str:
+    """Return `value` as one header-safe line: control characters (CR, LF, ...) become spaces, then trimmed."""
+    line = re.sub(r" {2,}", " ", _UNSAFE.sub(" ", value)).strip()
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+@dataclass(frozen=True)
+class MailItem:
+    """One report as it appears in a mail."""
+
+    doc: dict[str, Any]
+    heading: str
+    link: str
+    hunks: tuple[Hunk, ...]
+    truncated: bool
+
+
+def _link(doc: dict[str, Any], reports_dir: Path, report_url: str | None) -> str:
+    name = f"{doc['target']}/{doc['id']}.html"
+    if report_url:
+        return f"{report_url.rstrip('/')}/{name}"
+    return (reports_dir / name).resolve().as_uri()
+
+
+def _cut(doc: dict[str, Any], budget: int) -> tuple[tuple[Hunk, ...], bool, int]:
+    """Return the hunks that fit in `budget` characters, whether some were left out, and the characters used."""
+    ops = tuple((int(op), str(text)) for op, text in doc.get("ops") or ())
+    kept: list[Hunk] = []
+    used = 0
+    all_hunks = hunks(ops)
+    for hunk in all_hunks:
+        size = sum(len(t) for c in hunk.chunks for _, t in c.ops)
+        if used + size > budget and kept:
+            break
+        if used + size > budget:  # one huge hunk: keep its first chunks only
+            chunks = []
+            for chunk in hunk.chunks:
+                size = sum(len(t) for _, t in chunk.ops)
+                if used + size > budget and chunks:
+                    break
+                chunks.append(chunk)
+                used += size
+            kept.append(Hunk(tuple(chunks), hunk.old_start, hunk.new_start))
+            return tuple(kept), True, used
+        kept.append(hunk)
+        used += size
+    return tuple(kept), len(kept) < len(all_hunks), used
+
+
+def subject(docs: list[dict[str, Any]]) -> str:
+    """Return the subject naming the kinds, counts and targets (page titles only for a single report)."""
+    if len(docs) == 1:
+        doc = docs[0]
+        text = f"[monitor] {HEADINGS.get(doc['kind'], doc['kind'])}: {doc['target']}"
+        if doc.get("ops"):
+            text += f" (+{doc['inserted_words']}/-{doc['deleted_words']} words)"
+        if doc.get("title"):
+            text += f" – {doc['title']}"
+        return header_safe(text)
+    counts: dict[str, int] = {}
+    for doc in docs:
+        counts[doc["kind"]] = counts.get(doc["kind"], 0) + 1
+    kinds = ", ".join(f"{n} {HEADINGS.get(k, k).lower()}" for k, n in counts.items())
+    targets = sorted({doc["target"] for doc in docs})
+    named = ", ".join(targets[:3]) + (f" +{len(targets) - 3} more" if len(targets) > 3 else "")
+    return header_safe(f"[monitor] {kinds}: {named}")
+
+
+def message_key(docs: list[dict[str, Any]]) -> str:
+    """Return the idempotency key of a mail: the same reports always give the same key."""
+    refs = sorted(f"{doc['target']}/{doc['id']}" for doc in docs)
+    return hashlib.sha256("\n".join(refs).encode("utf-8")).hexdigest()[:32]
+
+
+def compose(docs: list[dict[str, Any]], settings: EmailSettings, reports_dir: Path,
+            now: datetime) -> EmailMessage:
+    """Return the mail for `docs` (report sidecars, oldest first). Raises ReportError if a template fails."""
+    budget = max(500, settings.max_diff_chars // max(1, len(docs)))
+    items = []
+    for doc in docs:
+        cut, truncated, _ = _cut(doc, budget)
+        items.append(MailItem(doc=doc, heading=HEADINGS.get(doc["kind"], doc["kind"]),
+                              link=_link(doc, reports_dir, settings.report_url), hunks=cut, truncated=truncated))
+    context = {"items": items, "generated_at": stamp(now), "stamp": lambda iso: stamp(datetime.fromisoformat(iso))
+               if iso else ""}
+    try:
+        text = environment().get_template("email.txt").render(context)
+        html = environment().get_template("email.html").render(context)
+    except jinja2.TemplateError as exc:
+        raise ReportError(f"cannot render the email: {exc}") from exc
+    key = message_key(docs)
+    domain = parseaddr(settings.sender)[1].rpartition("@")[2] or "monitor.invalid"
+    message = EmailMessage(policy=MAIL_POLICY)
+    message["Subject"] = subject(docs)
+    message["From"] = header_safe(settings.sender, 998)
+    message["To"] = ", ".join(header_safe(to, 998) for to in settings.to)
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = f"<{key}@{header_safe(domain, 200)}>"
+    message["List-Id"] = f"monitor change reports <reports.monitor.{header_safe(domain, 200)}>"
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Monitor-Targets"] = header_safe(", ".join(sorted({d["target"] for d in docs})), 998)
+    message["X-Monitor-Kinds"] = ", ".join(sorted({d["kind"] for d in docs}))
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    return message
