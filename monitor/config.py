@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 from datetime import timedelta
-from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -14,8 +13,9 @@ import soupsieve
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from monitor.config_email import EmailSchema, to_email_settings
 from monitor.errors import ConfigError
-from monitor.models import NAME_RE, DaemonSettings, EmailSettings, FetchSettings, Retention, Settings, Target
+from monitor.models import NAME_RE, DaemonSettings, FetchSettings, Retention, Settings, Target
 from monitor.yaml_lines import dotted, duplicate_keys, line_of
 
 logger = logging.getLogger(__name__)
@@ -168,65 +168,12 @@ class _DaemonSchema(_Schema):
     lock_wait: Annotated[float, Field(ge=0, le=3600)] = 60.0
 
 
-class _EmailSchema(_Schema):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, populate_by_name=True)
-
-    enabled: bool = False
-    host: str = "localhost"
-    port: Annotated[int, Field(ge=1, le=65535)] | None = None
-    security: Literal["starttls", "ssl", "none"] = "starttls"
-    username: str | None = None
-    password_env: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = None
-    sender: str = Field("monitor@localhost", alias="from")
-    to: tuple[str, ...] = ()
-    mode: Literal["digest", "each"] = "digest"
-    on: tuple[Literal["changed", "error", "removed", "recovered"], ...] = ("changed", "error", "removed",
-                                                                            "recovered")
-    timeout: Annotated[float, Field(gt=0, le=600)] = 30.0
-    tls_ca_file: str | None = None
-    report_url: str | None = None
-    max_diff_chars: Annotated[int, Field(ge=500)] = 20_000
-    retry_backoff: Annotated[float, Field(ge=0, le=86400)] = 60.0
-    flush_every: Annotated[float, Field(ge=1, le=86400)] = 60.0
-
-    @field_validator("sender", "to", "username", "host")
-    @classmethod
-    def _one_line(cls, value: Any) -> Any:
-        for item in value if isinstance(value, tuple) else [value]:
-            if item is not None and re.search(r"[\r\n\0]", item):
-                raise ValueError("must not contain line breaks")
-        return value
-
-    @field_validator("sender")
-    @classmethod
-    def _sender(cls, value: str) -> str:
-        if "@" not in parseaddr(value)[1]:
-            raise ValueError(f"{value!r} is not an email address (like 'Monitor <monitor@example.org>')")
-        return value
-
-    @field_validator("to")
-    @classmethod
-    def _to(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for item in value:
-            if "@" not in parseaddr(item)[1]:
-                raise ValueError(f"{item!r} is not an email address")
-        return value
-
-    @model_validator(mode="after")
-    def _complete(self) -> _EmailSchema:
-        if self.enabled and not self.to:
-            raise ValueError("'to' needs at least one address when email is enabled")
-        if self.username and not self.password_env:
-            raise ValueError("give 'password_env', the environment variable holding the password for 'username'")
-        return self
-
-
 class _ConfigSchema(_Schema):
     snapshots_dir: str = "snapshots"
     reports_dir: str = "reports"
     fetch: _FetchSchema = Field(default_factory=_FetchSchema)
     daemon: _DaemonSchema = Field(default_factory=_DaemonSchema)
-    email: _EmailSchema = Field(default_factory=_EmailSchema)
+    email: EmailSchema = Field(default_factory=EmailSchema)
     targets: tuple[_TargetSchema, ...] = ()
 
 
@@ -295,15 +242,8 @@ def _to_settings(schema: _ConfigSchema, path: Path | None, base: Path) -> Settin
         fetch=FetchSettings(**schema.fetch.model_dump()),
         targets=targets,
         daemon=DaemonSettings(**schema.daemon.model_dump()),
-        email=_email(schema.email, base),
+        email=to_email_settings(schema.email, base),
     )
-
-
-def _email(schema: _EmailSchema, base: Path) -> EmailSettings:
-    values = schema.model_dump()
-    values["port"] = schema.port or {"ssl": 465, "starttls": 587, "none": 25}[schema.security]
-    values["tls_ca_file"] = (base / schema.tls_ca_file).resolve() if schema.tls_ca_file else None
-    return EmailSettings(**values)
 
 
 def _describe(err: Any, root: yaml.Node | None, label: str) -> str:

@@ -150,3 +150,17 @@ def test_change_detection_keys_are_validated(extra: str, message: str) -> None:
     with pytest.raises(ConfigError) as info:
         parse_settings(GOOD + extra)
     assert message in str(info.value)
+
+
+def test_email_section_defaults_and_secrets_never_in_the_file() -> None:
+    email = parse_settings(GOOD + "email: {enabled: true, host: smtp.example.org, security: ssl, "
+                                  "from: 'Monitor <m@example.org>', to: [a@example.org]}\n").email
+    assert (email.enabled, email.port, email.mode, email.sender) == (True, 465, "digest", "Monitor <m@example.org>")
+    with pytest.raises(ConfigError, match="email.password: unknown key"):
+        parse_settings(GOOD + "email: {username: u, password: hunter2}\n")
+    with pytest.raises(ConfigError, match="give 'password_env'"):
+        parse_settings(GOOD + "email: {username: u}\n")
+    with pytest.raises(ConfigError, match="'to' needs at least one address"):
+        parse_settings(GOOD + "email: {enabled: true}\n")
+    with pytest.raises(ConfigError, match="is not an email address"):
+        parse_settings(GOOD + "email: {to: [nobody]}\n")
