@@ -156,7 +156,7 @@ def test_email_section_defaults_and_secrets_never_in_the_file() -> None:
     email = parse_settings(GOOD + "email: {enabled: true, host: smtp.example.org, security: ssl, "
                                   "from: 'Monitor <m@example.org>', to: [a@example.org]}\n").email
     assert (email.enabled, email.port, email.mode, email.sender) == (True, 465, "digest", "Monitor <m@example.org>")
-    with pytest.raises(ConfigError, match="email.password: unknown key"):
+    with pytest.raises(ConfigError, match=r"email\.password: unknown key"):
         parse_settings(GOOD + "email: {username: u, password: hunter2}\n")
     with pytest.raises(ConfigError, match="give 'password_env'"):
         parse_settings(GOOD + "email: {username: u}\n")
