@@ -206,3 +206,22 @@ def test_kill_9_during_checks_leaves_every_snapshot_readable_and_a_restart_proce
     wait_for(lambda: len(SnapshotStore(tmp_path / "snapshots").history("kill-0")) > before, what="a new snapshot")
     assert final.stop() == 0
     assert_store_consistent(tmp_path)
+
+
+def test_the_daemon_mails_a_change_once(tmp_path: Path, server: PageServer, baseline_dir: Path,
+                                        daemons: Callable[..., Daemon]) -> None:
+    from tests.test_email import smtp
+
+    with smtp() as (mailer, port):
+        config = write(tmp_path / "config.yaml", [demo_target(server, NATO)],
+                       email={"enabled": True, "host": "127.0.0.1", "port": port, "security": "none",
+                              "from": "m@example.org", "to": ["a@example.org"], "flush_every": 1,
+                              "timeout": 5})
+        daemon = daemons(config, tmp_path / "daemon.log")
+        wait_for((tmp_path / "snapshots" / NATO / "state.json").exists, what="the first check")
+        server.set(DEMO_PAGES[NATO], Page(edited_html(NATO)))
+        wait_for(lambda: mailer.messages, what="a mail from the daemon")
+        time.sleep(2.5)  # several more checks and mailing passes: the same change is never mailed again
+        assert daemon.stop() == 0
+    assert len(mailer.messages) == 1, daemon.text()
+    assert mailer.messages[0]["Subject"].startswith("[monitor] Changed: nato-training-suspended (+5/-1 words)")
