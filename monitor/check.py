@@ -65,6 +65,11 @@ class _Outcome:
     ignored: int = 0
     note: str | None = None
 
+    @property
+    def current(self) -> Snapshot | None:
+        """The snapshot the page now matches: the one this check wrote, else the previous one."""
+        return self.snapshot or self.previous
+
 
 def check_target(target: Target, ctx: CheckContext) -> CheckResult:
     """Check one target once and return its result; every failure becomes an error result."""
@@ -181,8 +186,7 @@ def _succeeded(target: Target, ctx: CheckContext, checked_at: datetime, state: T
         _prune(target, ctx, checked_at)
     result = CheckResult(target=target.name, url=target.url, status=outcome.status, checked_at=checked_at,
                          final_url=fetched.final_url,
-                         snapshot=(outcome.snapshot or outcome.previous).id if (outcome.snapshot or outcome.previous)
-                         else None,
+                         snapshot=outcome.current.id if outcome.current else None,
                          report=report_path, change=outcome.change, meta=outcome.meta,
                          event="recovered" if recovered else None, note=outcome.note)
     return result, new_state

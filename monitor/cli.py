@@ -111,24 +111,13 @@ def check(ctx: click.Context, names: tuple[str, ...], as_json: bool) -> None:
 @click.pass_context
 def email_test(ctx: click.Context) -> None:
     """Send a test message with the current email settings; a clear one-line error if it fails."""
-    from email.message import EmailMessage
-    from email.utils import format_datetime, make_msgid
-
     from monitor.mail import send
-    from monitor.report.email import header_safe
+    from monitor.report.email import probe_message
 
     settings = _settings(ctx).email
     if not settings.to:
         raise CliError("email.to is empty: nowhere to send the test message")
-    message = EmailMessage()
-    message["Subject"] = "[monitor] test message"
-    message["From"] = header_safe(settings.sender, 998)
-    message["To"] = ", ".join(settings.to)
-    message["Date"] = format_datetime(utcnow())
-    message["Message-ID"] = make_msgid(domain="monitor.invalid")
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(f"This is a test message from monitor, sent through {settings.host}:{settings.port} "
-                        f"({settings.security}).\nChange reports will look like the reports in the reports folder.\n")
+    message = probe_message(settings, utcnow())
     try:
         send(settings, message)
     except MonitorError as exc:

@@ -125,25 +125,7 @@ def _snap_to_words(ops: Ops) -> Ops:
             out.append((0, group[0]))
         else:
             out += [(-1, group[0]), (1, group[1])]
-    return _merge_edits(out)
-
-
-def _merge_edits(ops: Ops) -> Ops:
-    """Drop empty operations and join edits no longer separated by an equality (deletions first)."""
-    out: Ops = []
-    for op, text in ops:
-        if not text:
-            continue
-        if op != 0 and out and out[-1][0] != 0:
-            start = len(out)
-            while start and out[start - 1][0] != 0:
-                start -= 1
-            run = [*out[start:], (op, text)]
-            out[start:] = [(k, "".join(t for o, t in run if o == k)) for k in (-1, 1)
-                           if any(o == k for o, _ in run)]
-        else:
-            out.append((op, text))
-    return out
+    return _merge(out)
 
 
 def _code(index: int) -> str:
@@ -158,15 +140,23 @@ def _index(code: str) -> int:
 
 
 def _merge(ops: Ops) -> Ops:
-    """Drop empty operations and join neighbours of the same kind."""
+    """Drop empty operations and join neighbours: equalities with equalities, and each run of edits
+    between two equalities into one deletion followed by one insertion."""
     out: Ops = []
-    for op, text in ops:
-        if not text:
-            continue
-        if out and out[-1][0] == op:
-            out[-1] = (op, out[-1][1] + text)
+    deleted: list[str] = []
+    inserted: list[str] = []
+    for op, text in [*ops, (0, "")]:
+        if op == -1:
+            deleted.append(text)
+        elif op == 1:
+            inserted.append(text)
         else:
-            out.append((op, text))
+            out += [(kind, "".join(run)) for kind, run in ((-1, deleted), (1, inserted)) if "".join(run)]
+            deleted, inserted = [], []
+            if text and out and out[-1][0] == 0:
+                out[-1] = (0, out[-1][1] + text)
+            elif text:
+                out.append((0, text))
     return out
 
 
@@ -189,12 +179,17 @@ def diff_meta(old: Snapshot, *, title: str | None, final_url: str | None, links:
     moved (redirects to a new domain) is reported on the first check.
     """
     old_url = old.final_url or old.url or expected_url
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    if old.links is not None and links is not None:
+        before, after = set(old.links), set(links)
+        added = tuple(u for u in links if u not in before)
+        removed = tuple(u for u in old.links if u not in after)
     meta = MetaChange(
         title=(old.title, title) if old.title is not None and title != old.title else None,
         final_url=(old_url, final_url) if old_url and final_url and final_url != old_url else None,
-        links_added=tuple(u for u in links if u not in set(old.links)) if old.links is not None and links else (),
-        links_removed=(tuple(u for u in old.links if u not in set(links or ()))
-                       if old.links is not None and links is not None else ()),
+        links_added=added,
+        links_removed=removed,
         status=(old.status, status) if old.status is not None and status is not None and status != old.status
         else None,
     )

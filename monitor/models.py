@@ -14,6 +14,15 @@ SnapshotSource = Literal["live", "baseline", "archive"]
 ReportKind = Literal["changed", "error", "removed", "recovered"]
 # Target names become folder and file names: keep them to a safe alphabet.
 NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+# Snapshot and report ids start with their UTC time in this format, so names sort by time.
+ID_TIME_FORMAT = "%Y%m%dT%H%M%S.%fZ"
+SNAPSHOT_ID_RE = re.compile(r"^\d{8}T\d{6}\.\d{6}Z-[0-9a-f]{12}$")
+REPORT_ID_RE = re.compile(r"^\d{8}T\d{6}\.\d{6}Z-(?:[0-9a-f]{12}|error|removed|recovered)$")
+
+
+def time_id(when: datetime, suffix: str) -> str:
+    """Return the id `<UTC time>-<suffix>` used for snapshots (suffix: sha prefix) and event reports (kind)."""
+    return f"{when.astimezone(UTC).strftime(ID_TIME_FORMAT)}-{suffix}"
 
 
 @dataclass(frozen=True)
@@ -238,7 +247,7 @@ class ChangeReport:
         """The report's id, unique per target: the new snapshot's id for changes, `<time>-<kind>` for events."""
         if self.kind == "changed" and self.new is not None:
             return self.new.id
-        return f"{self.created_at.astimezone(UTC).strftime('%Y%m%dT%H%M%S.%fZ')}-{self.kind}"
+        return time_id(self.created_at, self.kind)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from monitor.durable import read_json, write_json
 from monitor.errors import ConfigError, LockedError, MonitorError, TransientFetchError
 from monitor.fetch import Clock, Fetcher, utcnow
 from monitor.models import Settings, Target
-from monitor.notify import Outbox
+from monitor.notify import Outbox, notify
 from monitor.store import SnapshotStore
 
 logger = logging.getLogger(__name__)
@@ -202,13 +202,7 @@ class Daemon:
 
     def _mail(self) -> None:
         """Compose the pending reports into mails (one digest per pass, or one per report) and send what is due."""
-        if not self.settings.email.enabled:
-            return
-        try:
-            self._outbox.compose_pending(self._clock())
-            self._outbox.flush(self._clock())
-        except MonitorError as exc:
-            logger.error("email: %s", exc)
+        notify(self._outbox, (), self._clock())
 
     def _retry_wait(self, seconds: float) -> None:
         """Wait between fetch attempts, but give up the retry as soon as the daemon is stopping."""

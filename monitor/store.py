@@ -13,7 +13,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import logging
-import re
 from contextlib import AbstractContextManager
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -23,12 +22,10 @@ from typing import Any
 from monitor.durable import read_json, write_atomic, write_json
 from monitor.errors import StoreError
 from monitor.lock import FileLock, locked
-from monitor.models import NAME_RE, Snapshot, SnapshotSource, TargetState, Validators
+from monitor.models import NAME_RE, SNAPSHOT_ID_RE, Snapshot, SnapshotSource, TargetState, Validators, time_id
 
 logger = logging.getLogger(__name__)
 
-_ID_RE = re.compile(r"^\d{8}T\d{6}\.\d{6}Z-[0-9a-f]{12}$")
-_TIME_FORMAT = "%Y%m%dT%H%M%S.%fZ"
 _EVENTS = ("error", "removed")
 
 
@@ -70,7 +67,7 @@ class SnapshotStore:
         folder = self.target_dir(target)
         if not folder.is_dir():
             return []
-        ids = sorted((p.stem for p in folder.glob("*.json") if _ID_RE.match(p.stem)), reverse=True)
+        ids = sorted((p.stem for p in folder.glob("*.json") if SNAPSHOT_ID_RE.match(p.stem)), reverse=True)
         return [self._load_meta(target, sid) for sid in ids]
 
     def latest(self, target: str) -> Snapshot | None:
@@ -78,12 +75,12 @@ class SnapshotStore:
         folder = self.target_dir(target)
         if not folder.is_dir():
             return None
-        ids = [p.stem for p in folder.glob("*.json") if _ID_RE.match(p.stem)]
+        ids = [p.stem for p in folder.glob("*.json") if SNAPSHOT_ID_RE.match(p.stem)]
         return self._load_meta(target, max(ids)) if ids else None
 
     def get(self, target: str, snapshot_id: str) -> Snapshot:
         """Return the snapshot `snapshot_id` of `target`. Raises StoreError if it does not exist."""
-        if not _ID_RE.match(snapshot_id):
+        if not SNAPSHOT_ID_RE.match(snapshot_id):
             raise StoreError(f"invalid snapshot id {snapshot_id!r}")
         return self._load_meta(target, snapshot_id)
 
@@ -117,7 +114,7 @@ class SnapshotStore:
         Raises StoreError if the disk refuses; a failed save leaves no visible snapshot.
         """
         digest = sha256_text(text)
-        snapshot_id = f"{taken_at.astimezone(UTC).strftime(_TIME_FORMAT)}-{digest[:12]}"
+        snapshot_id = time_id(taken_at, digest[:12])
         snapshot = Snapshot(id=snapshot_id, target=target, taken_at=taken_at.astimezone(UTC),
                             sha256=digest, source=source, has_raw=raw is not None, **meta)
         folder = self.target_dir(target)

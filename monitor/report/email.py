@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email import policy
 from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
 from typing import Any
 
@@ -122,17 +122,36 @@ def compose(docs: list[dict[str, Any]], settings: EmailSettings, reports_dir: Pa
     except jinja2.TemplateError as exc:
         raise ReportError(f"cannot render the email: {exc}") from exc
     key = message_key(docs)
-    domain = parseaddr(settings.sender)[1].rpartition("@")[2] or "monitor.invalid"
-    message = EmailMessage(policy=MAIL_POLICY)
-    message["Subject"] = subject(docs)
-    message["From"] = header_safe(settings.sender, 998)
-    message["To"] = ", ".join(header_safe(to, 998) for to in settings.to)
-    message["Date"] = format_datetime(now)
-    message["Message-ID"] = f"<{key}@{header_safe(domain, 200)}>"
-    message["List-Id"] = f"monitor change reports <reports.monitor.{header_safe(domain, 200)}>"
-    message["Auto-Submitted"] = "auto-generated"
+    domain = _domain(settings)
+    message = _message(settings, subject(docs), now, f"<{key}@{domain}>")
+    message["List-Id"] = f"monitor change reports <reports.monitor.{domain}>"
     message["X-Monitor-Targets"] = header_safe(", ".join(sorted({d["target"] for d in docs})), 998)
     message["X-Monitor-Kinds"] = ", ".join(sorted({d["kind"] for d in docs}))
     message.set_content(text)
     message.add_alternative(html, subtype="html")
+    return message
+
+
+def probe_message(settings: EmailSettings, now: datetime) -> EmailMessage:
+    """Return the message `monitor email-test` sends with `settings`."""
+    message = _message(settings, "[monitor] test message", now, make_msgid(domain=_domain(settings)))
+    message.set_content(f"This is a test message from monitor, sent through {settings.host}:{settings.port} "
+                        f"({settings.security}).\nChange reports will look like the reports in the reports "
+                        "folder.\n")
+    return message
+
+
+def _domain(settings: EmailSettings) -> str:
+    return header_safe(parseaddr(settings.sender)[1].rpartition("@")[2] or "monitor.invalid", 200)
+
+
+def _message(settings: EmailSettings, subject_line: str, now: datetime, message_id: str) -> EmailMessage:
+    """Return a message with the headers every mail carries: Subject, From, To, Date, Message-ID, Auto-Submitted."""
+    message = EmailMessage(policy=MAIL_POLICY)
+    message["Subject"] = subject_line
+    message["From"] = header_safe(settings.sender, 998)
+    message["To"] = ", ".join(header_safe(to, 998) for to in settings.to)
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = message_id
+    message["Auto-Submitted"] = "auto-generated"
     return message

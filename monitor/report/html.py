@@ -6,7 +6,6 @@ Layout of `<reports_dir>/<target>/`: one report per change or error event, named
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,12 +15,11 @@ import jinja2
 
 from monitor.durable import read_json, write_atomic, write_json
 from monitor.errors import ReportError, StoreError
-from monitor.models import NAME_RE, ChangeReport, MetaChange, Snapshot
+from monitor.models import NAME_RE, REPORT_ID_RE, ChangeReport, MetaChange, Snapshot
 from monitor.report.render import HEADINGS, environment, render_html, render_text, stamp
 from monitor.retention import ReportRef
 
 logger = logging.getLogger(__name__)
-_REPORT_ID = re.compile(r"^\d{8}T\d{6}\.\d{6}Z-(?:[0-9a-f]{12}|error|removed|recovered)$")
 
 
 def write_report(reports_dir: Path, report: ChangeReport) -> Path:
@@ -145,7 +143,7 @@ def list_reports(reports_dir: Path) -> list[IndexEntry]:
 
 def read_sidecar(reports_dir: Path, target: str, report_id: str) -> dict[str, Any]:
     """Return the sidecar document of one report. Raises ReportError if it is missing or unreadable."""
-    if not NAME_RE.match(target) or not _REPORT_ID.match(report_id):
+    if not NAME_RE.match(target) or not REPORT_ID_RE.match(report_id):
         raise ReportError(f"invalid report reference {target}/{report_id}")
     try:
         return read_json(reports_dir / target / f"{report_id}.json")
