@@ -34,7 +34,8 @@ from monitor.models import (
 )
 from monitor.normalize import apply_ignore, extract, ignored_differences
 from monitor.notify import Outbox, notify
-from monitor.report.html import remove_reports, report_refs, write_index, write_report
+from monitor.report.html import remove_reports, report_refs, write_report
+from monitor.report.site import publish
 from monitor.retention import plan
 from monitor.store import SnapshotStore
 
@@ -184,6 +185,8 @@ def _succeeded(target: Target, ctx: CheckContext, checked_at: datetime, state: T
             raise
     if outcome.snapshot is not None:
         _prune(target, ctx, checked_at)
+    if report_path is not None or outcome.snapshot is not None:
+        _publish(ctx, target.name, checked_at)
     result = CheckResult(target=target.name, url=target.url, status=outcome.status, checked_at=checked_at,
                          final_url=fetched.final_url,
                          snapshot=outcome.current.id if outcome.current else None,
@@ -214,6 +217,7 @@ def _failed(target: Target, ctx: CheckContext, checked_at: datetime, state: Targ
         path = write_report(ctx.reports_dir, ChangeReport(
             target=target, kind=decision.event, created_at=checked_at, old=last_good, meta=meta, error=message,
             failures=streak, failing_since=decision.state.failing_since))
+        _publish(ctx, target.name, checked_at)
     except MonitorError as exc:
         logger.error("%s: could not write the %s report (will try again next check): %s", target.name,
                      decision.event, exc)
@@ -234,12 +238,18 @@ def _prune(target: Target, ctx: CheckContext, now: datetime) -> None:
         by_id = {s.id: s for s in snapshots}
         for snapshot_id in doomed.snapshots:
             ctx.store.discard(by_id[snapshot_id])
-        if doomed.reports:
-            write_index(ctx.reports_dir, now)
         logger.info("%s: retention removed %d snapshots and %d reports", target.name, len(doomed.snapshots),
                     len(doomed.reports))
     except MonitorError as exc:
         logger.error("%s: retention failed: %s", target.name, exc)
+
+
+def _publish(ctx: CheckContext, name: str, now: datetime) -> None:
+    """Refresh the static index, feed and `name`'s pages; a failure is logged (the pages are regenerable)."""
+    try:
+        publish(ctx.reports_dir, ctx.store, now, [name])
+    except MonitorError as exc:
+        logger.error("%s: could not update the report index: %s", name, exc)
 
 
 def _save_state(store: SnapshotStore, name: str, state: TargetState) -> None:

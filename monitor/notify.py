@@ -23,8 +23,8 @@ from monitor.durable import read_json, write_atomic, write_json
 from monitor.errors import EmailError, MonitorError
 from monitor.mail import send
 from monitor.models import CheckResult, EmailSettings
+from monitor.report.catalog import read_sidecar
 from monitor.report.email import MAIL_POLICY, compose, message_key
-from monitor.report.html import read_sidecar
 
 logger = logging.getLogger(__name__)
 

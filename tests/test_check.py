@@ -164,7 +164,9 @@ def test_a_target_without_baseline_is_new_then_unchanged(tmp_path: Path, server:
     result = run(config, "--json")
     assert result.exit_code == 0 and json.loads(result.stdout)[0]["status"] == "new"
     assert run(config).stdout.strip() == "plain: unchanged"
-    assert not (tmp_path / "reports").exists()
+    assert not list((tmp_path / "reports").glob("*/*.json")), "no report for a first snapshot"
+    history = (tmp_path / "reports" / "plain" / "history.html").read_text(encoding="utf-8")
+    assert history.count(".txt</a>") == 1, "the history page lists the first snapshot"
 
 
 @pytest.mark.parametrize(("body", "content_type"), [

@@ -14,7 +14,7 @@ from monitor.demo import page_html
 from monitor.demo.server import Page
 from monitor.events import on_failure, on_success
 from monitor.models import Retention, TargetState
-from monitor.report.html import list_reports
+from monitor.report.catalog import list_reports
 from tests.conftest import MATTIS, NATO
 
 DOWN = Page(b"<html><body>Service Unavailable</body></html>", status=503, validators=False)
@@ -169,7 +169,7 @@ def test_retention_keeps_the_newest_the_baseline_and_what_reports_need(pipeline:
     assert needed <= {s.id for s in history}, "every kept report can still be opened against its snapshots"
     assert len(history) == 4  # 2 newest + the old side of the older kept report + the baseline
     index = (run.ctx.reports_dir / "index.html").read_text(encoding="utf-8")
-    assert index.count("view</a>") == 2
+    assert index.count('<span class="sr"> report ') == 2
     for s in history:
         store.read_text(s)
 

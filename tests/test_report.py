@@ -8,8 +8,11 @@ from pathlib import Path
 
 from monitor.diff import diff
 from monitor.models import ChangeReport, Snapshot, Target
-from monitor.report.html import list_reports, write_report
+from monitor.report.catalog import list_reports
+from monitor.report.html import write_report
 from monitor.report.render import render_html as render_report
+from monitor.report.site import publish
+from monitor.store import SnapshotStore
 
 T0 = datetime(2020, 1, 7, 12, 0, tzinfo=UTC)
 HOSTILE = '<script>alert(1)</script> {{ 7*7 }} {% if 1 %}x{% endif %} <img src=x onerror="alert(2)">'
@@ -53,9 +56,10 @@ def test_write_report_writes_html_sidecar_and_index(tmp_path: Path) -> None:
     assert sidecar["version"] == 1 and sidecar["inserted_words"] == 1 and sidecar["deleted_words"] == 0
     assert sidecar["ops"] == [[0, "Hello "], [1, "brave "], [0, "world"]]
     assert [e.target for e in list_reports(tmp_path)] == ["beta", "alpha"]
+    publish(tmp_path, SnapshotStore(tmp_path / "snapshots"), T0)
     index = (tmp_path / "index.html").read_text(encoding="utf-8")
     assert index.index(f"beta/{newer.name}") < index.index(f"alpha/{older.name}")
-    assert "Change reports (2)" in index
+    assert "<title>(2) Change reports</title>" in index, "the unreviewed count leads the title"
 
 
 def test_an_unreadable_sidecar_is_skipped_not_fatal(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Write reports to disk: per report `<id>.html`, `<id>.txt` and the `<id>.json` sidecar; reports/index.html.
+"""Write reports to disk: per report `<id>.html`, `<id>.txt` and the `<id>.json` sidecar; remove them.
 
 Layout of `<reports_dir>/<target>/`: one report per change or error event, named by the report's id.
 """
@@ -6,17 +6,15 @@ Layout of `<reports_dir>/<target>/`: one report per change or error event, named
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
-from monitor.durable import read_json, write_atomic, write_json
+from monitor.durable import write_atomic, write_json
 from monitor.errors import ReportError, StoreError
-from monitor.models import NAME_RE, REPORT_ID_RE, ChangeReport, MetaChange, Snapshot
-from monitor.report.render import HEADINGS, environment, render_html, render_text, stamp
+from monitor.models import ChangeReport, MetaChange, Snapshot
+from monitor.report.catalog import sidecars
+from monitor.report.render import render_html, render_text
 from monitor.retention import ReportRef
 
 logger = logging.getLogger(__name__)
@@ -24,7 +22,8 @@ logger = logging.getLogger(__name__)
 
 def write_report(reports_dir: Path, report: ChangeReport) -> Path:
     """Write `<reports_dir>/<target>/<id>.html`, `.txt` and the `.json` sidecar (last, so a report is visible
-    only once complete), refresh the index; return the HTML path. Raises ReportError.
+    only once complete); return the HTML path. The index pages are the caller's (monitor.report.site).
+    Raises ReportError.
     """
     folder = reports_dir / report.target.name
     html_path = folder / f"{report.id}.html"
@@ -34,7 +33,6 @@ def write_report(reports_dir: Path, report: ChangeReport) -> Path:
         write_json(folder / f"{report.id}.json", _sidecar(report, html_path.name))
     except StoreError as exc:
         raise ReportError(str(exc)) from exc
-    write_index(reports_dir, report.created_at)
     logger.info("%s: %s report written to %s", report.target.name, report.kind, html_path)
     return html_path
 
@@ -79,82 +77,10 @@ def _sidecar(report: ChangeReport, html_name: str) -> dict[str, Any]:
     }
 
 
-def summary(doc: dict[str, Any]) -> str:
-    """Return a short description of a report from its sidecar: 'Changed: text, title', 'Failing', ..."""
-    kind = doc.get("kind", "changed")
-    parts = []
-    if doc.get("ops"):
-        parts.append("text")
-    meta = doc.get("meta") or {}
-    parts += [label for key, label in (("title", "title"), ("final_url", "final URL"), ("status", "status"))
-              if meta.get(key)]
-    if meta.get("links_added") or meta.get("links_removed"):
-        parts.append("links")
-    heading = HEADINGS.get(kind, kind)
-    return f"{heading}: {', '.join(parts)}" if parts else heading
-
-
-@dataclass(frozen=True)
-class IndexEntry:
-    """One row of the report index."""
-
-    target: str
-    when: str
-    sort_key: str
-    kind: str
-    summary: str
-    inserted_words: int
-    deleted_words: int
-    href: str
-
-
-def _sidecars(reports_dir: Path, target: str | None = None) -> list[tuple[str, Path, dict[str, Any]]]:
-    """Return (target, path, document) for every readable sidecar; unreadable ones are skipped with a warning."""
-    out: list[tuple[str, Path, dict[str, Any]]] = []
-    if not reports_dir.is_dir():
-        return out
-    folders = [reports_dir / target] if target else sorted(reports_dir.iterdir())
-    for folder in folders:
-        if not folder.is_dir() or not NAME_RE.match(folder.name):
-            continue
-        for path in sorted(folder.glob("*.json")):
-            try:
-                out.append((folder.name, path, read_json(path)))
-            except StoreError as exc:
-                logger.warning("skipping unreadable report sidecar %s: %s", path, exc)
-    return out
-
-
-def list_reports(reports_dir: Path) -> list[IndexEntry]:
-    """Return every report found under `reports_dir` (from the JSON sidecars), newest first."""
-    entries = []
-    for target, path, doc in _sidecars(reports_dir):
-        try:
-            created = datetime.fromisoformat(doc["created_at"])
-            entries.append(IndexEntry(
-                target=target, when=stamp(created), sort_key=created.astimezone(UTC).isoformat(),
-                kind=str(doc.get("kind", "changed")), summary=summary(doc),
-                inserted_words=int(doc["inserted_words"]), deleted_words=int(doc["deleted_words"]),
-                href=f"{target}/{path.stem}.html"))
-        except (KeyError, TypeError, ValueError) as exc:
-            logger.warning("skipping unreadable report sidecar %s: %s", path, exc)
-    return sorted(entries, key=lambda e: (e.sort_key, e.target), reverse=True)
-
-
-def read_sidecar(reports_dir: Path, target: str, report_id: str) -> dict[str, Any]:
-    """Return the sidecar document of one report. Raises ReportError if it is missing or unreadable."""
-    if not NAME_RE.match(target) or not REPORT_ID_RE.match(report_id):
-        raise ReportError(f"invalid report reference {target}/{report_id}")
-    try:
-        return read_json(reports_dir / target / f"{report_id}.json")
-    except StoreError as exc:
-        raise ReportError(str(exc)) from exc
-
-
 def report_refs(reports_dir: Path, target: str) -> list[ReportRef]:
     """Return what retention needs to know about each of `target`'s reports."""
     refs = []
-    for _, path, doc in _sidecars(reports_dir, target):
+    for _, path, doc in sidecars(reports_dir, target):
         try:
             refs.append(ReportRef(id=path.stem, created_at=datetime.fromisoformat(doc["created_at"]),
                                   old_id=(doc.get("old") or {}).get("id"), new_id=(doc.get("new") or {}).get("id"),
@@ -173,18 +99,3 @@ def remove_reports(reports_dir: Path, target: str, ids: list[str] | tuple[str, .
                 (folder / f"{report_id}{suffix}").unlink(missing_ok=True)
     except OSError as exc:
         raise ReportError(f"cannot remove reports of {target}: {exc}") from exc
-
-
-def write_index(reports_dir: Path, generated_at: datetime) -> Path:
-    """Rewrite `<reports_dir>/index.html` listing every report newest first; return its path.
-
-    Raises ReportError if it cannot be written.
-    """
-    path = reports_dir / "index.html"
-    try:
-        html = environment().get_template("index.html").render(
-            entries=list_reports(reports_dir), generated_at=stamp(generated_at))
-        write_atomic(path, html.encode("utf-8"))
-    except (jinja2.TemplateError, StoreError) as exc:
-        raise ReportError(f"cannot write {path}: {exc}") from exc
-    return path

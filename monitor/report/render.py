@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -15,6 +16,13 @@ from monitor.report.views import chunks, hunks, rows
 
 HEADINGS = {"changed": "Changed", "error": "Failing", "removed": "Page removed", "recovered": "Recovered"}
 MAX_SIDE_ROWS = 20_000  # beyond this the side-by-side view is left out (the other two views stay whole)
+# Characters XML 1.0 forbids even as references: a scraped page may contain them; they never reach the feed.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_text(value: object) -> str:
+    """Return `value` as text without the characters XML 1.0 cannot carry."""
+    return _XML_INVALID.sub("", str(value))
 
 
 @lru_cache(maxsize=1)
@@ -29,6 +37,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters["plural"] = lambda n, word: f"{n} {word}{'' if n == 1 else 's'}"
     env.filters["web_url"] = is_web_url
+    env.filters["xml"] = xml_text
     return env
 
 

@@ -1,0 +1,165 @@
+"""The static review site in the reports folder: index pages, per-target history pages and an Atom feed.
+
+Works with no server: `reports/index.html` (all targets, every report, newest first), one
+`reports/<target>/index.html` per target (the filter by target without JavaScript), `reports/<target>/history.html`
+(every snapshot, linked to its text) and `reports/feed.atom` (RFC 4287). Review marks from monitor.review are
+shown on every page. All of it is regenerated from the sidecars, the snapshot store and the review database.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import jinja2
+
+from monitor.durable import write_atomic
+from monitor.errors import ReportError, StoreError
+from monitor.models import NAME_RE, Snapshot
+from monitor.report.catalog import ReportEntry, list_reports, read_sidecar, render_context
+from monitor.report.render import environment, stamp, xml_text
+from monitor.review import Review, ReviewStore
+from monitor.store import SnapshotStore
+
+logger = logging.getLogger(__name__)
+
+FEED_NAME = "feed.atom"
+FEED_ENTRIES = 100
+FEED_CONTENT_CHARS = 20_000
+
+
+@dataclass(frozen=True)
+class TargetSummary:
+    """One target's line on the index: how many reports, how many still unreviewed, the newest."""
+
+    name: str
+    reports: int
+    unreviewed: int
+    latest: str
+
+
+def rfc3339(when: datetime) -> str:
+    """Return `when` as an RFC 3339 UTC timestamp ('2026-11-22T10:00:00Z')."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def target_summaries(entries: list[ReportEntry], names: Iterable[str]) -> list[TargetSummary]:
+    """Return a summary per target name (sorted), counting `entries`."""
+    out = []
+    for name in sorted(set(names)):
+        mine = [e for e in entries if e.target == name]
+        out.append(TargetSummary(name, len(mine), sum(1 for e in mine if not e.reviewed),
+                                 mine[0].when if mine else ""))
+    return out
+
+
+def _target_names(reports_dir: Path, store: SnapshotStore) -> set[str]:
+    names: set[str] = set()
+    for root in (reports_dir, store.root):
+        if root.is_dir():
+            names |= {p.name for p in root.iterdir() if p.is_dir() and NAME_RE.match(p.name)}
+    return names
+
+
+def _reviews(reports_dir: Path) -> dict[tuple[str, str], Review]:
+    try:
+        return ReviewStore(reports_dir).load_all()
+    except StoreError as exc:
+        raise ReportError(f"cannot read the review state: {exc}") from exc
+
+
+def publish(reports_dir: Path, store: SnapshotStore, now: datetime, targets: Iterable[str] | None = None) -> Path:
+    """Rewrite the top index and the feed, and the pages of `targets` (default: every target on disk).
+
+    Returns the top index's path. Raises ReportError if a page cannot be rendered or written.
+    """
+    entries = list_reports(reports_dir, _reviews(reports_dir))
+    names = _target_names(reports_dir, store)
+    summaries = target_summaries(entries, names)
+    generated = stamp(now)
+    env = environment()
+    try:
+        index = reports_dir / "index.html"
+        _write(index, env.get_template("index.html").render(
+            entries=entries, targets=summaries, target=None, root="", generated_at=generated))
+        _write(reports_dir / FEED_NAME, _feed(env, reports_dir, entries, now))
+        for name in sorted(names if targets is None else set(targets) & names):
+            mine = [e for e in entries if e.target == name]
+            _write(reports_dir / name / "index.html", env.get_template("index.html").render(
+                entries=mine, targets=summaries, target=name, root="../", generated_at=generated))
+            _write(reports_dir / name / "history.html", env.get_template("history.html").render(
+                target=name, rows=history_rows(reports_dir, store, name, mine), generated_at=generated))
+    except jinja2.TemplateError as exc:
+        raise ReportError(f"cannot render the report index: {exc}") from exc
+    return index
+
+
+def _write(path: Path, html: str) -> None:
+    try:
+        write_atomic(path, html.encode("utf-8"))
+    except StoreError as exc:
+        raise ReportError(str(exc)) from exc
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """One snapshot on a history page: when, where from, its text file, the report it introduced (if any)."""
+
+    snapshot: Snapshot
+    when: str
+    text_href: str
+    report: ReportEntry | None
+
+
+def history_rows(reports_dir: Path, store: SnapshotStore, target: str,
+                 entries: list[ReportEntry]) -> list[HistoryRow]:
+    """Return the target's snapshots, newest first, with links relative to `reports_dir/<target>/`.
+
+    Raises ReportError if the snapshot metadata cannot be read.
+    """
+    try:
+        snapshots = store.history(target)
+    except StoreError as exc:
+        raise ReportError(f"cannot list the snapshots of {target}: {exc}") from exc
+    by_new: dict[str, ReportEntry] = {}
+    for e in entries:
+        if e.kind in ("changed", "recovered"):
+            by_new.setdefault(e.id, e)
+    folder = os.path.relpath(store.target_dir(target), reports_dir / target)
+    return [HistoryRow(s, stamp(s.taken_at), f"{Path(folder).as_posix()}/{s.id}.txt", by_new.get(s.id))
+            for s in snapshots]
+
+
+def _entry_id(url: str | None, entry: ReportEntry) -> str:
+    """A permanent, unique entry id: derived from the watched page's URL and the report's reference."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"{url or entry.target}#monitor-report/{entry.ref}").urn
+
+
+def _feed(env: jinja2.Environment, reports_dir: Path, entries: list[ReportEntry], now: datetime) -> str:
+    """Return the Atom feed of the newest FEED_ENTRIES reports."""
+    items = []
+    for e in entries[:FEED_ENTRIES]:
+        try:
+            context = render_context(read_sidecar(reports_dir, e.target, e.id))
+        except ReportError as exc:
+            logger.warning("feed: skipping %s: %s", e.ref, exc)
+            continue
+        hunks = context["hunks"]
+        shown, size = [], 0
+        for hunk in hunks:
+            size += sum(len(text) for chunk in hunk.chunks for _, text in chunk.ops)
+            if shown and size > FEED_CONTENT_CHARS:
+                break
+            shown.append(hunk)
+        body = env.get_template("_feed_entry.html").render(
+            **{**context, "hunks": shown, "cut": len(hunks) - len(shown)})
+        items.append({"entry": e, "id": _entry_id(context["url"], e), "updated": rfc3339(e.created_at),
+                      "url": context["url"], "content": xml_text(body)})
+    feed_id = uuid.uuid5(uuid.NAMESPACE_URL, f"file://{reports_dir.resolve().as_posix()}#monitor-feed").urn
+    updated = rfc3339(entries[0].created_at if entries else now)
+    return env.get_template("feed.xml").render(feed_id=feed_id, updated=updated, items=items)
