@@ -19,26 +19,18 @@ from typing import Any
 import click
 
 from monitor.check import run_checks
-from monitor.config import load_settings
+from monitor.cli_base import EXIT_CHANGED, EXIT_ERROR, EXIT_OK, CliError, settings_of
+from monitor.cli_review import add_review_commands
 from monitor.encoding import decode_html
 from monitor.errors import MonitorError
 from monitor.fetch import utcnow
-from monitor.models import RunReport, Settings
+from monitor.models import RunReport
 from monitor.normalize import PROFILES, normalize
 from monitor.notify import Outbox
 from monitor.output import result_json, result_line
 from monitor.store import SnapshotStore
 
-EXIT_OK = 0
-EXIT_CHANGED = 1
-EXIT_ERROR = 2
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-
-
-class CliError(click.ClickException):
-    """A library error shown as one `Error: ...` line, exiting with EXIT_ERROR."""
-
-    exit_code = EXIT_ERROR
 
 
 def run_exit_code(report: RunReport) -> int:
@@ -63,13 +55,6 @@ def _setup_logging(verbose: int, default: int = logging.ERROR, log_file: Path | 
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
-def _settings(ctx: click.Context) -> Settings:
-    try:
-        return load_settings(ctx.obj["config"])
-    except MonitorError as exc:
-        raise CliError(str(exc)) from exc
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-c", "--config", "config", type=click.Path(path_type=Path), default="config.yaml",
               envvar="MONITOR_CONFIG", show_default=True, help="The YAML config file.")
@@ -88,7 +73,7 @@ def cli(ctx: click.Context, config: Path, verbose: int) -> None:
 @click.pass_context
 def check(ctx: click.Context, names: tuple[str, ...], as_json: bool) -> None:
     """Check the named targets (all by default) once; exit 0 quiet, 1 changed, 2 error."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     unknown = [n for n in names if settings.target(n) is None]
     if unknown:
         raise CliError(f"unknown target(s): {', '.join(unknown)} (configured: "
@@ -114,7 +99,7 @@ def email_test(ctx: click.Context) -> None:
     from monitor.mail import send
     from monitor.report.email import probe_message
 
-    settings = _settings(ctx).email
+    settings = settings_of(ctx).email
     if not settings.to:
         raise CliError("email.to is empty: nowhere to send the test message")
     message = probe_message(settings, utcnow())
@@ -133,7 +118,7 @@ def run_command(ctx: click.Context, log_file: Path | None) -> None:
     from monitor.schedule import Daemon, install_signal_handlers
 
     _setup_logging(ctx.obj["verbose"], default=logging.INFO, log_file=log_file)
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     stop, reload = threading.Event(), threading.Event()
     install_signal_handlers(stop, reload)
     try:
@@ -153,7 +138,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
     """Per target: last check, result, last change, last error, next run."""
     from monitor.schedule import read_status
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     daemon = read_status(settings)
     store = SnapshotStore(settings.snapshots_dir)
     rows = []
@@ -211,7 +196,7 @@ def normalize_command(file: Any, profile: str, select: str | None, exclude: tupl
 @click.pass_context
 def history(ctx: click.Context, name: str, as_json: bool) -> None:
     """List NAME's snapshots, newest first."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     try:
         snapshots = SnapshotStore(settings.snapshots_dir).history(name)
     except MonitorError as exc:
@@ -238,7 +223,7 @@ def history(ctx: click.Context, name: str, as_json: bool) -> None:
 @click.pass_context
 def baseline(ctx: click.Context, name: str, file: Any) -> None:
     """Import FILE (UTF-8 text) as NAME's first snapshot."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     if settings.target(name) is None:
         raise CliError(f"unknown target {name!r}: add it to {ctx.obj['config']} first")
     try:
@@ -276,6 +261,9 @@ def demo(workdir: Path | None) -> None:
     click.echo(f"Report index:  {run.index}")
     if run_exit_code(run.first) != EXIT_OK or run.report is None:
         raise CliError("the demo did not behave as expected (see the lines above)")
+
+
+add_review_commands(cli)
 
 
 def main() -> None:

@@ -146,3 +146,40 @@ def pipeline(tmp_path: Path) -> Iterator[Any]:
 
     with PageServer() as server, Fetcher(FetchSettings(user_agent=DEFAULT_USER_AGENT, retries=0)) as fetcher:
         yield make
+
+
+# Scraped text that would run or inject if it ever reached a page unescaped (it is text in the served page).
+HOSTILE_HTML = ("&lt;script&gt;window.__pwned = 1&lt;/script&gt; &lt;/textarea&gt; "
+                "&lt;img src=x onerror=window.__pwned=2&gt; {{ 7*7 }}")
+HOSTILE_TEXT = "<script>window.__pwned = 1</script> </textarea> <img src=x onerror=window.__pwned=2> {{ 7*7 }}"
+
+
+@dataclass
+class ReportSite:
+    """Three change reports made by real checks over a loopback server: NATO twice, Mattis once (hostile text)."""
+
+    settings: Settings
+    server: PageServer
+    refs: list[str]  # newest first
+
+
+@pytest.fixture
+def report_site(settings: Settings, server: PageServer) -> ReportSite:
+    """Settings whose reports folder holds three change reports (and the static site), none reviewed."""
+    from monitor.check import run_checks
+    from monitor.demo import edited_html
+    from monitor.report.catalog import list_reports
+
+    clock = _clock()
+    assert run_checks(settings, settings.targets, clock=clock).count("unchanged") == 2
+    nato = edited_html(NATO)
+    server.set(DEMO_PAGES[NATO], Page(nato))
+    head, body = page_html(MATTIS).split(b"</head>", 1)
+    mattis = head + b"</head>" + body.replace(b"fellow ministers", HOSTILE_HTML.encode(), 1)
+    server.set(DEMO_PAGES[MATTIS], Page(mattis))
+    assert run_checks(settings, settings.targets, clock=clock).count("changed") == 2
+    server.set(DEMO_PAGES[NATO], Page(nato.replace(b"Stoltenberg Briefing", b"Stoltenberg Press Briefing", 1)))
+    assert run_checks(settings, settings.targets, clock=clock).count("changed") == 1
+    refs = [e.ref for e in list_reports(settings.reports_dir)]
+    assert len(refs) == 3
+    return ReportSite(settings, server, refs)

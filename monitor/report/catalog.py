@@ -126,7 +126,7 @@ def read_sidecar(reports_dir: Path, target: str, report_id: str) -> dict[str, An
 
 
 def resolve(entries: list[ReportEntry], ref: str) -> ReportEntry:
-    """Return the entry `ref` names: `<target>/<id>`, an id, or a unique prefix of either.
+    """Return the entry `ref` names: `<target>/<id>`, an id, or a unique prefix of either or of the id's hash.
 
     Raises ReportError if nothing or more than one report matches.
     """
@@ -134,7 +134,8 @@ def resolve(entries: list[ReportEntry], ref: str) -> ReportEntry:
     exact = [e for e in entries if ref in (e.ref, e.id)]
     if len(exact) == 1:
         return exact[0]
-    matches = exact or [e for e in entries if e.ref.startswith(ref) or e.id.startswith(ref)]
+    matches = exact or [e for e in entries
+                        if e.ref.startswith(ref) or e.id.startswith(ref) or e.id.partition("-")[2].startswith(ref)]
     if not matches:
         raise ReportError(f"no report matches {ref!r} (see 'monitor reports')")
     if len(matches) > 1:

@@ -88,7 +88,10 @@ def publish(reports_dir: Path, store: SnapshotStore, now: datetime, targets: Ite
         _write(index, env.get_template("index.html").render(
             entries=entries, targets=summaries, target=None, root="", generated_at=generated))
         _write(reports_dir / FEED_NAME, _feed(env, reports_dir, entries, now))
-        for name in sorted(names if targets is None else set(targets) & names):
+        # Pages of the named targets, and of any target whose pages do not exist yet (the index links to them).
+        wanted = names if targets is None else (set(targets) & names) | {
+            n for n in names if not (reports_dir / n / "index.html").exists()}
+        for name in sorted(wanted):
             mine = [e for e in entries if e.target == name]
             _write(reports_dir / name / "index.html", env.get_template("index.html").render(
                 entries=mine, targets=summaries, target=name, root="../", generated_at=generated))

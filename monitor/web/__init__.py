@@ -1,0 +1,1 @@
+"""The review app (Flask): list, read and mark change reports; see monitor.web.app."""

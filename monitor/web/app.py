@@ -1,0 +1,212 @@
+"""The review app: a small Flask (WSGI) app over the reports folder, the snapshot store and the review database.
+
+Screens: the list of changes (unreviewed first, filters by target, status and kind), a report (three views,
+previous/next, mark reviewed with a note and a significance), a target's history (every snapshot, its text,
+compare any two). Review marks go to monitor.review and the static site is regenerated after each one.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import UTC
+
+import jinja2
+from flask import Flask, Response, abort, flash, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from monitor.diff import diff
+from monitor.errors import MonitorError, ReportError, StoreError
+from monitor.fetch import Clock, utcnow
+from monitor.models import NAME_RE, REPORT_ID_RE, Settings
+from monitor.report.catalog import ReportEntry, list_reports, read_sidecar, render_context, resolve
+from monitor.report.render import is_web_url, stamp
+from monitor.report.site import publish
+from monitor.review import ReviewStore
+from monitor.store import SnapshotStore
+from monitor.web import security
+from monitor.web.filters import KINDS, STATUSES, Filters, neighbours
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Where the app reads and writes: settings, the snapshot store, the review database, the clock."""
+
+    settings: Settings
+    store: SnapshotStore
+    reviews: ReviewStore
+    clock: Clock
+
+    def entries(self) -> list[ReportEntry]:
+        """Return every report, newest first, with its review state. Raises StoreError."""
+        return list_reports(self.settings.reports_dir, self.reviews.load_all())
+
+
+def parse_significance(value: str | None) -> float | None:
+    """Return the significance from a form field ('' -> None). Raises StoreError if it is not a number in 0..1."""
+    if value is None or not value.strip():
+        return None
+    try:
+        number = float(value)
+    except ValueError as exc:
+        raise StoreError(f"significance {value!r} is not a number") from exc
+    if not 0.0 <= number <= 1.0:
+        raise StoreError(f"significance {value} is outside 0..1")
+    return number
+
+
+def create_app(settings: Settings, *, token: str | None = None, clock: Clock = utcnow) -> Flask:
+    """Return the review app for `settings`; with `token`, every request must carry it (see monitor.web.security)."""
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY=secrets.token_bytes(32), WTF_CSRF_TIME_LIMIT=None, MAX_CONTENT_LENGTH=64 * 1024,
+                      SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict")
+    app.jinja_loader = jinja2.ChoiceLoader([jinja2.PackageLoader("monitor.web", "templates"),
+                                            jinja2.PackageLoader("monitor.report", "templates")])
+    app.jinja_env.undefined = jinja2.StrictUndefined
+    app.jinja_env.filters["plural"] = lambda n, word: f"{n} {word}{'' if n == 1 else 's'}"
+    app.jinja_env.filters["web_url"] = is_web_url
+    CSRFProtect(app)
+    security.install(app, token)
+    src = Sources(settings, SnapshotStore(settings.snapshots_dir), ReviewStore(settings.reports_dir), clock)
+
+    def page(template: str, entries: list[ReportEntry], **context: object) -> str:
+        unreviewed = sum(1 for e in entries if not e.reviewed)
+        targets = sorted({e.target for e in entries} | {t.name for t in settings.targets})
+        return render_template(template, unreviewed_total=unreviewed, all_targets=targets, **context)
+
+    @app.errorhandler(MonitorError)
+    def monitor_error(exc: MonitorError) -> tuple[str, int]:
+        logger.error("review app: %s", exc)
+        return render_template("error.html", message=str(exc), unreviewed_total=0, all_targets=[]), 500
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError) -> tuple[str, int]:
+        return render_template("error.html", message=f"{exc.description} Reload the page and try again.",
+                               unreviewed_total=0, all_targets=[]), 400
+
+    @app.get("/")
+    def index() -> str:
+        entries = src.entries()
+        filters = Filters.from_args(request.args)
+        shown = filters.apply(entries)
+        return page("list.html", entries, shown=shown, filters=filters, statuses=STATUSES, kinds=KINDS,
+                    query=filters.query())
+
+    @app.get("/r/<target>/<report_id>")
+    def report(target: str, report_id: str) -> str:
+        if not NAME_RE.match(target) or not REPORT_ID_RE.match(report_id):
+            abort(404)
+        try:
+            context = render_context(read_sidecar(settings.reports_dir, target, report_id))
+        except ReportError:
+            abort(404)
+        entries = src.entries()
+        filters = Filters.from_args(request.args)
+        queue = filters.apply(entries)
+        prev, nxt = neighbours(queue, f"{target}/{report_id}")
+        return page("report.html", entries, **context, review=src.reviews.get(target, report_id),
+                    prev=prev, next=nxt, query=filters.query(), position=_position(queue, target, report_id))
+
+    @app.post("/r/<target>/<report_id>/review")
+    def review(target: str, report_id: str) -> Response:
+        if not NAME_RE.match(target) or not REPORT_ID_RE.match(report_id):
+            abort(404)
+        try:
+            read_sidecar(settings.reports_dir, target, report_id)
+        except ReportError:
+            abort(404)
+        filters = Filters.from_args(request.form)
+        if request.form.get("action") == "unreviewed":
+            src.reviews.unmark(target, report_id)
+            _republish(src, target)
+            flash(f"{target}/{report_id} is unreviewed again.")
+            return redirect(url_for("report", target=target, report_id=report_id, **filters.query()))
+        try:
+            significance = parse_significance(request.form.get("significance"))
+            src.reviews.mark(target, report_id, when=src.clock().astimezone(UTC),
+                             note=request.form.get("note", "").strip(), significance=significance)
+        except StoreError as exc:
+            flash(f"Not saved: {exc}", "error")
+            return redirect(url_for("report", target=target, report_id=report_id, **filters.query()))
+        _republish(src, target)
+        flash(f"Marked {target}/{report_id} reviewed.")
+        following = request.form.get("next", "")
+        if following:
+            try:
+                nxt = resolve(src.entries(), following)
+                return redirect(url_for("report", target=nxt.target, report_id=nxt.id, **filters.query()))
+            except ReportError:
+                pass
+        return redirect(url_for("report", target=target, report_id=report_id, **filters.query()))
+
+    @app.get("/t/<target>")
+    def history(target: str) -> str:
+        if not NAME_RE.match(target):
+            abort(404)
+        snapshots = src.store.history(target)
+        entries = src.entries()
+        if not snapshots and not any(e.target == target for e in entries):
+            abort(404)
+        introduced = {e.id: e for e in entries if e.target == target and e.kind in ("changed", "recovered")}
+        rows = [(s, stamp(s.taken_at), introduced.get(s.id)) for s in snapshots]
+        return page("history.html", entries, target=target, rows=rows,
+                    reports=[e for e in entries if e.target == target])
+
+    @app.get("/t/<target>/compare")
+    def compare(target: str) -> str:
+        if not NAME_RE.match(target):
+            abort(404)
+        try:
+            a = src.store.get(target, request.args.get("a", ""))
+            b = src.store.get(target, request.args.get("b", ""))
+            old, new = sorted((a, b), key=lambda s: s.taken_at)
+            change = diff(src.store.read_text(old), src.store.read_text(new))
+        except StoreError:
+            abort(404)
+        doc = {"id": f"{old.id} → {new.id}", "kind": "changed", "target": target,
+               "url": (settings.target(target).url if settings.target(target) else new.url),
+               "final_url": new.final_url, "created_at": src.clock().isoformat(),
+               "old": {"id": old.id, "taken_at": old.taken_at.isoformat(), "source": old.source},
+               "new": {"id": new.id, "taken_at": new.taken_at.isoformat(), "source": new.source},
+               "ops": [list(op) for op in change.ops] if change else [],
+               **({"inserted_words": change.inserted_words, "deleted_words": change.deleted_words,
+                   "inserted_chars": change.inserted_chars, "deleted_chars": change.deleted_chars} if change else {})}
+        return page("compare.html", src.entries(), **render_context(doc), same=change is None)
+
+    @app.get("/t/<target>/s/<snapshot_id>.txt")
+    def snapshot_text(target: str, snapshot_id: str) -> Response:
+        try:
+            text = src.store.read_text(src.store.get(target, snapshot_id))
+        except StoreError:
+            abort(404)
+        return Response(text, mimetype="text/plain", headers={"Content-Disposition": "inline"})
+
+    @app.route("/login", methods=["GET", "POST"])
+    def login() -> Response | str:
+        nxt = security.safe_next(request.values.get("next"))
+        if request.method == "POST" and token is not None:
+            if security.token_matches(token, request.form.get("token", "")):
+                response = redirect(nxt)
+                security.set_cookie(response, token)
+                return response
+            flash("That token is not right.", "error")
+        return render_template("login.html", next=nxt, unreviewed_total=0, all_targets=[])
+
+    return app
+
+
+def _position(queue: list[ReportEntry], target: str, report_id: str) -> tuple[int, int] | None:
+    refs = [e.ref for e in queue]
+    ref = f"{target}/{report_id}"
+    return (refs.index(ref) + 1, len(refs)) if ref in refs else None
+
+
+def _republish(src: Sources, target: str) -> None:
+    """Regenerate the static index pages so they show the new review state; a failure is logged."""
+    try:
+        publish(src.settings.reports_dir, src.store, src.clock(), [target])
+    except MonitorError as exc:
+        logger.error("could not update the static report index: %s", exc)
