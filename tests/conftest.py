@@ -170,7 +170,12 @@ def report_site(settings: Settings, server: PageServer) -> ReportSite:
     from monitor.demo import edited_html
     from monitor.report.catalog import list_reports
 
-    clock = _clock()
+    now = [datetime.now(UTC)]  # after the committed baseline, so it stays the oldest snapshot
+
+    def clock() -> datetime:
+        now[0] += timedelta(seconds=1)
+        return now[0]
+
     assert run_checks(settings, settings.targets, clock=clock).count("unchanged") == 2
     nato = edited_html(NATO)
     server.set(DEMO_PAGES[NATO], Page(nato))

@@ -68,8 +68,8 @@ def create_app(settings: Settings, *, token: str | None = None, clock: Clock = u
     app.jinja_env.undefined = jinja2.StrictUndefined
     app.jinja_env.filters["plural"] = lambda n, word: f"{n} {word}{'' if n == 1 else 's'}"
     app.jinja_env.filters["web_url"] = is_web_url
+    security.install(app, token)  # first: a request without the token is refused before anything else runs
     CSRFProtect(app)
-    security.install(app, token)
     src = Sources(settings, SnapshotStore(settings.snapshots_dir), ReviewStore(settings.reports_dir), clock)
 
     def page(template: str, entries: list[ReportEntry], **context: object) -> str:
@@ -95,8 +95,9 @@ def create_app(settings: Settings, *, token: str | None = None, clock: Clock = u
         return page("list.html", entries, shown=shown, filters=filters, statuses=STATUSES, kinds=KINDS,
                     query=filters.query())
 
-    @app.get("/r/<target>/<report_id>")
-    def report(target: str, report_id: str) -> str:
+    @app.get("/r/<name>/<report_id>")
+    def report(name: str, report_id: str) -> str:
+        target = name
         if not NAME_RE.match(target) or not REPORT_ID_RE.match(report_id):
             abort(404)
         try:
@@ -110,8 +111,9 @@ def create_app(settings: Settings, *, token: str | None = None, clock: Clock = u
         return page("report.html", entries, **context, review=src.reviews.get(target, report_id),
                     prev=prev, next=nxt, query=filters.query(), position=_position(queue, target, report_id))
 
-    @app.post("/r/<target>/<report_id>/review")
-    def review(target: str, report_id: str) -> Response:
+    @app.post("/r/<name>/<report_id>/review")
+    def review(name: str, report_id: str) -> Response:
+        target = name
         if not NAME_RE.match(target) or not REPORT_ID_RE.match(report_id):
             abort(404)
         try:
@@ -123,24 +125,24 @@ def create_app(settings: Settings, *, token: str | None = None, clock: Clock = u
             src.reviews.unmark(target, report_id)
             _republish(src, target)
             flash(f"{target}/{report_id} is unreviewed again.")
-            return redirect(url_for("report", target=target, report_id=report_id, **filters.query()))
+            return redirect(url_for("report", name=target, report_id=report_id, **filters.query()))
         try:
             significance = parse_significance(request.form.get("significance"))
             src.reviews.mark(target, report_id, when=src.clock().astimezone(UTC),
                              note=request.form.get("note", "").strip(), significance=significance)
         except StoreError as exc:
             flash(f"Not saved: {exc}", "error")
-            return redirect(url_for("report", target=target, report_id=report_id, **filters.query()))
+            return redirect(url_for("report", name=target, report_id=report_id, **filters.query()))
         _republish(src, target)
         flash(f"Marked {target}/{report_id} reviewed.")
         following = request.form.get("next", "")
         if following:
             try:
                 nxt = resolve(src.entries(), following)
-                return redirect(url_for("report", target=nxt.target, report_id=nxt.id, **filters.query()))
+                return redirect(url_for("report", name=nxt.target, report_id=nxt.id, **filters.query()))
             except ReportError:
                 pass
-        return redirect(url_for("report", target=target, report_id=report_id, **filters.query()))
+        return redirect(url_for("report", name=target, report_id=report_id, **filters.query()))
 
     @app.get("/t/<target>")
     def history(target: str) -> str:
