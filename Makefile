@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 CONFIG ?= config.yaml
+# The browser tests drive Debian's chromium (Playwright's own browser download does not work offline).
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: test check run demo lint clean
+.PHONY: test check run demo serve lint clean
 
 # Runtime install (make check/run/demo) and test install (make test) are stamped separately.
 $(VENV)/.runtime: pyproject.toml
@@ -19,9 +22,14 @@ $(VENV)/.test: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.runtime
 
-test: $(VENV)/.test
+$(CHROMIUM):
+	@echo "Installing Debian's chromium for the browser tests"
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+
+test: $(VENV)/.test $(CHROMIUM)
 	$(BIN)/ruff check monitor tests
-	env -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy -u ALL_PROXY -u all_proxy \
+	MONITOR_CHROMIUM=$(CHROMIUM) env -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy -u ALL_PROXY -u all_proxy \
 		$(BIN)/python -m pytest
 
 lint: $(VENV)/.test
@@ -32,6 +40,9 @@ check: $(VENV)/.runtime
 
 run: $(VENV)/.runtime
 	$(BIN)/monitor --config $(CONFIG) -v run
+
+serve: $(VENV)/.runtime
+	$(BIN)/monitor --config $(CONFIG) -v serve
 
 demo: $(VENV)/.runtime
 	$(BIN)/monitor demo

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import socket
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -188,3 +192,40 @@ def report_site(settings: Settings, server: PageServer) -> ReportSite:
     refs = [e.ref for e in list_reports(settings.reports_dir)]
     assert len(refs) == 3
     return ReportSite(settings, server, refs)
+
+
+@dataclass
+class ReviewServer:
+    """`monitor serve` running as a real process on a free loopback port."""
+
+    url: str
+    proc: subprocess.Popen[str]
+    site: ReportSite
+
+
+@pytest.fixture
+def review_server(report_site: ReportSite) -> Iterator[ReviewServer]:
+    """`monitor serve --port 0` over the report site, as a subprocess; killed after the test."""
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower() and k != "MONITOR_TOKEN"}
+    proc = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(report_site.settings.config_path),
+                             "serve", "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env)
+    line = proc.stdout.readline() if proc.stdout else ""
+    match = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
+    if not match:
+        proc.kill()
+        pytest.fail(f"monitor serve printed no URL: {line!r}; stderr: {proc.stderr.read() if proc.stderr else ''}")
+    try:
+        yield ReviewServer(match.group(1), proc, report_site)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Keep each phase's report on the test item (the browser fixture screenshots a failed test)."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

@@ -1,0 +1,157 @@
+"""End to end in a real headless browser (Debian's chromium driven by Playwright) against `monitor serve`.
+
+The Makefile installs chromium when it is missing. A failing test leaves a screenshot in its tmp_path.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
+
+from monitor.review import ReviewStore
+from tests.conftest import MATTIS, NATO, ReviewServer
+
+CHROMIUM = os.environ.get("MONITOR_CHROMIUM", "/usr/bin/chromium")
+# As root in a sandbox with no network: no sandbox, no GPU, no background calls home.
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (or set MONITOR_CHROMIUM)")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Page]:
+    """A fresh browser page; on failure its screenshot goes to tmp_path/failure.png. Tracks dialogs and errors."""
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    page.dialogs = []  # type: ignore[attr-defined]
+    page.errors = []  # type: ignore[attr-defined]
+
+    def on_dialog(dialog: Dialog) -> None:
+        page.dialogs.append(dialog.message)  # type: ignore[attr-defined]
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))  # type: ignore[attr-defined]
+    page.set_default_timeout(10_000)
+    yield page
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        shot = tmp_path / "failure.png"
+        page.screenshot(path=str(shot), full_page=True)
+        print(f"screenshot of the failure: {shot}")
+    context.close()
+
+
+def unreviewed_in_title(page: Page) -> int:
+    match = re.match(r"\((\d+)\) ", page.title())
+    return int(match.group(1)) if match else 0
+
+
+def test_open_list_open_report_mark_reviewed_count_drops_and_survives_reload(
+        page: Page, review_server: ReviewServer) -> None:
+    page.goto(review_server.url)
+    expect(page).to_have_title(re.compile(r"^\(3\) Change reports"))
+    expect(page.locator("#reports tbody tr")).to_have_count(3)
+    page.locator("#reports a.open").first.click()
+    expect(page.locator("h1")).to_contain_text("Changed:")
+    assert page.locator("#inline").is_visible() and not page.locator("#side").is_visible()
+    page.get_by_role("link", name="Side by side").click()
+    assert page.locator("#side").is_visible() and not page.locator("#inline").is_visible()
+    page.get_by_role("link", name="Changes only").click()
+    assert page.locator("#changes").is_visible()
+    first_url = page.url
+    page.fill("#note", "Checked against the wire copy")
+    page.fill("#significance", "0.6")
+    page.click("#mark")
+    expect(page.locator(".flash")).to_contain_text("reviewed")
+    assert page.url != first_url, "marking moves on to the next report"
+    assert unreviewed_in_title(page) == 2
+    page.goto(review_server.url)
+    expect(page).to_have_title(re.compile(r"^\(2\) Change reports"))
+    expect(page.locator("#unreviewed-count")).to_have_text("2")
+    page.reload()
+    expect(page).to_have_title(re.compile(r"^\(2\) Change reports"))
+    reviewed_row = page.locator("#reports tbody tr").last
+    expect(reviewed_row).to_contain_text("✓ reviewed")
+    expect(reviewed_row).to_contain_text("Checked against the wire copy")
+    page.goto(first_url)
+    expect(page.locator("#note")).to_have_value("Checked against the wire copy")
+    marks = ReviewStore(review_server.site.settings.reports_dir).load_all()
+    assert [r.significance for r in marks.values()] == [0.6]
+    assert not page.errors and not page.dialogs
+
+
+def test_keyboard_j_k_and_r(page: Page, review_server: ReviewServer) -> None:
+    refs = review_server.site.refs
+    page.goto(review_server.url)
+    page.keyboard.press("j")
+    expect(page.locator("#reports tbody tr").first).to_have_class(re.compile("current"))
+    page.keyboard.press("j")
+    expect(page.locator("#reports tbody tr").nth(1)).to_have_class(re.compile("current"))
+    page.keyboard.press("k")
+    expect(page.locator("#reports tbody tr").first).to_have_class(re.compile("current"))
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(re.escape(f"/r/{refs[0]}")))
+    page.keyboard.press("j")
+    expect(page).to_have_url(re.compile(re.escape(f"/r/{refs[1]}")))
+    page.keyboard.press("k")
+    expect(page).to_have_url(re.compile(re.escape(f"/r/{refs[0]}")))
+    page.keyboard.press("r")
+    expect(page).to_have_url(re.compile(re.escape(f"/r/{refs[1]}")))
+    expect(page).to_have_title(re.compile(r"^\(2\) "))
+    page.focus("#note")
+    page.keyboard.type("jkr")  # typing in the note never triggers shortcuts
+    expect(page).to_have_url(re.compile(re.escape(f"/r/{refs[1]}")))
+    expect(page.locator("#note")).to_have_value("jkr")
+
+
+def test_hostile_page_text_never_runs_in_the_app_or_the_static_files(page: Page,
+                                                                       review_server: ReviewServer) -> None:
+    ref = next(r for r in review_server.site.refs if r.startswith(MATTIS))
+    reports = review_server.site.settings.reports_dir
+    urls = [f"{review_server.url}r/{ref}", review_server.url, f"{review_server.url}t/{MATTIS}",
+            (reports / f"{ref}.html").as_uri(), (reports / "index.html").as_uri(),
+            (reports / MATTIS / "index.html").as_uri()]
+    for url in urls:
+        page.goto(url)
+        assert page.evaluate("typeof window.__pwned") == "undefined", url
+        assert page.locator("img[src='x']").count() == 0, url
+    page.goto(f"{review_server.url}r/{ref}")
+    expect(page.locator("#inline")).to_contain_text("<script>window.__pwned = 1</script>")
+    expect(page.locator("#inline")).to_contain_text("{{ 7*7 }}")
+    assert not page.dialogs and not page.errors
+
+
+def test_compare_two_snapshots_from_the_history(page: Page, review_server: ReviewServer) -> None:
+    page.goto(f"{review_server.url}t/{NATO}")
+    radios = page.locator("input[name='a']")
+    expect(radios).to_have_count(3)
+    radios.last.check()  # before: the baseline; after: the newest (checked by default)
+    page.get_by_role("button", name="Compare the two selected snapshots").click()
+    expect(page.locator("h1")).to_contain_text("Compare two snapshots")
+    expect(page.locator("#inline .ins")).to_contain_text(["on Tuesday"])
+
+
+@pytest.mark.parametrize("path", ["", "r/{ref}", "t/" + NATO])
+def test_readable_at_phone_width(page: Page, review_server: ReviewServer, path: str) -> None:
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.goto(review_server.url + path.format(ref=review_server.site.refs[0]))
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"no sideways scrolling at phone width ({width}px)"
+    size = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+    assert size >= 16
