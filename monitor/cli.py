@@ -259,6 +259,7 @@ def demo(workdir: Path | None) -> None:
         click.echo("  " + result_line(result))
     click.echo(f"Change report: {run.report}")
     click.echo(f"Report index:  {run.index}")
+    click.echo(f"Review it:     monitor --config {run.config} serve   (or: reports, show, review)")
     if run_exit_code(run.first) != EXIT_OK or run.report is None:
         raise CliError("the demo did not behave as expected (see the lines above)")
 

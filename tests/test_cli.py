@@ -66,6 +66,10 @@ def test_demo_runs_the_whole_loop_offline(tmp_path: Path) -> None:
     assert report.is_file() and report.is_relative_to(tmp_path)
     assert "on Tuesday" in report.read_text(encoding="utf-8")
     assert (tmp_path / "reports" / "index.html").is_file()
+    reviewed = invoke("--config", str(tmp_path / "config.yaml"), "review", report.stem, "--significance", "0.2")
+    assert reviewed.exit_code == 0, "the demo's config lets the review commands work on its reports"
+    listed = invoke("--config", str(tmp_path / "config.yaml"), "reports").stdout.splitlines()
+    assert len(listed) == 1 and listed[0].startswith("[x] ")
 
 
 def test_python_dash_m_runs_the_cli() -> None:
@@ -74,3 +78,9 @@ def test_python_dash_m_runs_the_cli() -> None:
     assert result.returncode == 0
     for command in ("check", "normalize", "history", "baseline", "demo"):
         assert command in result.stdout
+
+
+def test_every_command_is_documented_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [name for name in cli.commands if f"monitor {name}" not in readme]
+    assert not missing, f"commands missing from README.md: {missing}"

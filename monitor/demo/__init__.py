@@ -7,9 +7,12 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+import yaml
+
 from monitor.check import run_checks
 from monitor.config import DEFAULT_USER_AGENT
 from monitor.demo.server import Page, PageServer
+from monitor.durable import write_atomic
 from monitor.fetch import Clock, utcnow
 from monitor.models import FetchSettings, RunReport, Settings, Target
 from monitor.store import SnapshotStore
@@ -40,6 +43,7 @@ class DemoRun:
     second: RunReport
     report: Path | None
     index: Path
+    config: Path  # a config for the demo's folder, so `monitor --config <it> serve` reviews the demo's reports
 
 
 def page_html(name: str) -> bytes:
@@ -83,4 +87,17 @@ def run_demo(workdir: Path, clock: Clock = utcnow) -> DemoRun:
         second = run_checks(settings, targets, clock=clock)
     report = next((r.report for r in second.results if r.report), None)
     return DemoRun(workdir=workdir, first=first, second=second, report=report,
-                   index=settings.reports_dir / "index.html")
+                   index=settings.reports_dir / "index.html", config=write_demo_config(workdir))
+
+
+def write_demo_config(workdir: Path) -> Path:
+    """Write `workdir/config.yaml` naming the demo's folders and its pages at their real defense.gov URLs.
+
+    Returns its path. Raises StoreError if it cannot be written.
+    """
+    doc = {"snapshots_dir": "snapshots", "reports_dir": "reports",
+           "targets": [{"name": name, "url": f"https://www.defense.gov{path}", "profile": "defense.gov"}
+                       for name, path in DEMO_PAGES.items()]}
+    path = workdir / "config.yaml"
+    write_atomic(path, ("# Written by `monitor demo`.\n" + yaml.safe_dump(doc, sort_keys=False)).encode("utf-8"))
+    return path
