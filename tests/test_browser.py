@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
 
 from monitor.review import ReviewStore
@@ -155,3 +156,21 @@ def test_readable_at_phone_width(page: Page, review_server: ReviewServer, path: 
     assert width <= 375, f"no sideways scrolling at phone width ({width}px)"
     size = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
     assert size >= 16
+
+
+def test_every_screen_passes_the_axe_accessibility_checks(page: Page, review_server: ReviewServer) -> None:
+    """axe-core (the engine behind most accessibility audits) finds no violation on any screen or static page."""
+    reports = review_server.site.settings.reports_dir
+    ref = review_server.site.refs[0]
+    snapshots = [p.stem for p in sorted((review_server.site.settings.snapshots_dir / NATO).glob("2*.json"))]
+    urls = [review_server.url, f"{review_server.url}?status=reviewed", f"{review_server.url}r/{ref}",
+            f"{review_server.url}t/{NATO}", f"{review_server.url}t/{NATO}/compare?a={snapshots[0]}&b={snapshots[-1]}",
+            f"{review_server.url}login", (reports / "index.html").as_uri(), (reports / NATO / "index.html").as_uri(),
+            (reports / NATO / "history.html").as_uri(), (reports / f"{ref}.html").as_uri()]
+    axe = Axe()
+    found = {}
+    for url in urls:
+        page.goto(url)
+        result = axe.run(page)
+        found[url] = [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in result.response["violations"]]
+    assert not any(found.values()), {url: v for url, v in found.items() if v}
