@@ -41,20 +41,50 @@ def _known(label: str | None) -> str | None:
         return None
 
 
+def _valid_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _checked(declared: str | None, body: bytes) -> str | None:
+    """Return the encoding to use for a declared one, or None when the bytes prove the declaration wrong.
+
+    Servers lie both ways: "utf-8" over windows-1252 bytes (which UTF-8 cannot decode), and a default
+    "iso-8859-1" over UTF-8 text (valid UTF-8 with multi-byte sequences is all but impossible in real
+    windows-1252 text).
+    """
+    if declared == "utf-8" and not _valid_utf8(body):
+        # Nearly always windows-1252 text behind a default UTF-8 label; statistics on a short page guess worse.
+        try:
+            body.decode("cp1252")
+        except UnicodeDecodeError:
+            logger.info("declared UTF-8 but the bytes are not: detecting the encoding instead")
+            return None
+        logger.info("declared UTF-8 but the bytes are not: decoding as windows-1252")
+        return "cp1252"
+    if declared == "cp1252" and not body.isascii() and _valid_utf8(body):
+        logger.info("declared windows-1252 but the bytes are valid UTF-8: decoding as UTF-8")
+        return "utf-8"
+    return declared
+
+
 def detect_encoding(body: bytes, content_type: str | None = None) -> str:
     """Return the codec name to decode `body` with.
 
-    Order: byte-order mark, charset in the Content-Type header, <meta> charset in the first 4 KiB,
-    valid UTF-8, statistical detection, windows-1252.
+    Order: byte-order mark, charset in the Content-Type header, <meta> charset in the first 4 KiB (each unless
+    the bytes prove it wrong, see _checked), valid UTF-8, statistical detection, windows-1252.
     """
     for bom, name in _BOMS:
         if body.startswith(bom):
             return name
-    declared = _known(charset_from_content_type(content_type))
+    declared = _checked(_known(charset_from_content_type(content_type)), body)
     if declared:
         return declared
     meta = _META_CHARSET.search(body[:4096])
-    declared = _known(meta.group(1).decode("ascii", "replace")) if meta else None
+    declared = _checked(_known(meta.group(1).decode("ascii", "replace")), body) if meta else None
     if declared:
         return declared
     try:

@@ -48,6 +48,12 @@ class BlockedError(HTTPStatusError):
     kind = "blocked"
 
 
+class SoftNotFoundError(HTTPStatusError):
+    """A 200 answer whose page says it is not there (a "soft 404"); counts as a 404 for error events."""
+
+    kind = "soft-404"
+
+
 class BadContentError(FetchError):
     """The response is not usable page content: not HTML, empty, or over the size cap."""
 

@@ -14,8 +14,16 @@ from types import TracebackType
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 
-from monitor.errors import BadContentError, BlockedError, FetchError, HTTPStatusError, TransientFetchError
+from monitor.errors import (
+    BadContentError,
+    BlockedError,
+    FetchError,
+    HTTPStatusError,
+    SoftNotFoundError,
+    TransientFetchError,
+)
 from monitor.models import Fetched, FetchSettings, Target, Validators
 
 logger = logging.getLogger(__name__)
@@ -39,6 +47,11 @@ _BLOCK_SIGNS = (
 _CAPTCHA_SIGN = re.compile(rb"g-recaptcha|h-captcha|hcaptcha\.com/1/api\.js|google\.com/recaptcha/api\.js|"
                            rb"challenges\.cloudflare\.com/turnstile", re.I)
 _INTERSTITIAL_MAX = 32 * 1024
+# A "soft 404": status 200, but the page's title says it is an error page.
+_TITLE = re.compile(rb"<title[^>]*>([^<]{0,300})</title>", re.I)
+_SOFT_404 = re.compile(r"^(?:error\s*)?404\b|\b404\s*(?:error|page)\b|^not found$|page\s+not\s+found|"
+                       r"page\s+(?:cannot|can't|could\s+not)\s+be\s+found|page\s+(?:does\s+not|no\s+longer)\s+exist",
+                       re.I)
 
 Clock = Callable[[], datetime]
 
@@ -57,6 +70,15 @@ def blocked_reason(body: bytes) -> str | None:
     if len(body) <= _INTERSTITIAL_MAX and _CAPTCHA_SIGN.search(body):
         return "captcha page instead of content"
     return None
+
+
+def soft_not_found(body: bytes) -> str | None:
+    """Return the page title if `body` is an error page served with 200 (a "soft 404"), else None."""
+    match = _TITLE.search(body[:16384])
+    if not match:
+        return None
+    title = " ".join(match.group(1).decode("utf-8", "replace").split())
+    return title[:80] if _SOFT_404.search(title) else None
 
 
 def retry_after_seconds(value: str | None, now: datetime) -> float | None:
@@ -172,13 +194,17 @@ class Fetcher:
         chunks: list[bytes] = []
         size = 0
         try:
-            for chunk in response.iter_content(_CHUNK):
+            # read1 returns whatever one socket read brings, so a server dripping bytes meets the deadline
+            # (iter_content would wait for a whole chunk, each byte resetting the read timeout).
+            while chunk := response.raw.read1(_CHUNK, decode_content=True):
                 size += len(chunk)
                 if size > cap:
                     raise BadContentError(f"body exceeds the cap of {cap} bytes")
                 if time.monotonic() > deadline:
                     raise TransientFetchError(f"body not received within {deadline - started:.0f}s")
                 chunks.append(chunk)
+        except urllib3.exceptions.HTTPError as exc:
+            raise _wrap_urllib3_error(exc, target) from exc
         except requests.RequestException as exc:
             raise _wrap_request_error(exc, target) from exc
         return b"".join(chunks)
@@ -219,6 +245,21 @@ def _check_content(body: bytes, content_type: str | None, status: int) -> None:
         raise BadContentError("binary content, not HTML")
     if not mime and b"<" not in head:
         raise BadContentError("no Content-Type and the body does not look like HTML")
+    title = soft_not_found(body)
+    if title is not None:
+        raise SoftNotFoundError(f"HTTP {status} but the page says it is not found (title {title!r})", 404)
+
+
+def _wrap_urllib3_error(exc: urllib3.exceptions.HTTPError, target: Target) -> FetchError:
+    """Return a one-line monitor error for a failure while reading a body."""
+    host = urlsplit(target.url).netloc
+    if isinstance(exc, urllib3.exceptions.ReadTimeoutError):
+        return TransientFetchError(f"read timeout after {target.timeout:g}s ({host})")
+    if isinstance(exc, urllib3.exceptions.DecodeError):
+        return BadContentError("body could not be decompressed")
+    if isinstance(exc, urllib3.exceptions.SSLError):
+        return TransientFetchError(f"TLS error talking to {host}")
+    return TransientFetchError(f"connection broken mid-body ({host})")
 
 
 def _wrap_request_error(exc: requests.RequestException, target: Target) -> FetchError:
