@@ -5,14 +5,11 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from itertools import count
 from pathlib import Path
 
-import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -22,7 +19,7 @@ from monitor.demo.server import Page, PageServer, RequestInfo
 from monitor.durable import read_json
 from monitor.store import SnapshotStore
 
-from .conftest import MATTIS, NATO
+from .conftest import MATTIS, NATO, Daemon
 
 FAST = {"startup_spread": 0.2, "host_delay": 0, "grace": 5, "lock_wait": 10}
 
@@ -35,38 +32,6 @@ def wait_for(condition: Callable[[], object], timeout: float = 10.0, what: str =
             return value
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-class Daemon:
-    """A `monitor run` subprocess with its log file."""
-
-    def __init__(self, config: Path, log: Path) -> None:
-        self.log = log
-        self.proc = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(config), "run"],
-                                     stdout=subprocess.DEVNULL, stderr=log.open("ab"))
-
-    def text(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 8.0) -> int:
-        self.proc.send_signal(sig)
-        return self.proc.wait(timeout=timeout)
-
-
-@pytest.fixture
-def daemons() -> Iterator[Callable[..., Daemon]]:
-    started: list[Daemon] = []
-
-    def start(config: Path, log: Path) -> Daemon:
-        daemon = Daemon(config, log)
-        started.append(daemon)
-        return daemon
-
-    yield start
-    for daemon in started:
-        if daemon.proc.poll() is None:
-            daemon.proc.kill()
-            daemon.proc.wait()
 
 
 def write(path: Path, targets: list[dict], **top: object) -> Path:

@@ -24,9 +24,9 @@ from monitor.models import FetchSettings, Target
 from monitor.normalize import normalize
 from monitor.store import SnapshotStore
 from tests import faults
-from tests.conftest import NATO
+from tests.conftest import NATO, Daemon
 from tests.faults import ARTICLE, FaultServer, respond
-from tests.test_daemon import FAST, Daemon, daemons, demo_target, wait_for, write  # noqa: F401 - fixture
+from tests.test_daemon import FAST, demo_target, wait_for, write
 
 AKAMAI = (b"<HTML><HEAD>\n<TITLE>Access Denied</TITLE>\n</HEAD><BODY>\n<H1>Access Denied</H1>\n"
           b"You don't have permission to access \"http&#58;&#47;&#47;www&#46;defense&#46;gov&#47;\" on this server."
