@@ -21,6 +21,7 @@ import click
 from monitor.check import run_checks
 from monitor.cli_base import EXIT_CHANGED, EXIT_ERROR, EXIT_OK, CliError, settings_of
 from monitor.cli_review import add_review_commands
+from monitor.cli_store import add_store_commands
 from monitor.encoding import decode_html
 from monitor.errors import MonitorError
 from monitor.fetch import utcnow
@@ -265,6 +266,7 @@ def demo(workdir: Path | None) -> None:
 
 
 add_review_commands(cli)
+add_store_commands(cli)
 
 
 def main() -> None:

@@ -30,6 +30,10 @@ BLOCK_TAGS = frozenset({
 })
 CELL_TAGS = frozenset({"td", "th"})
 _ASCII_WS = re.compile(r"[ \t\n\r\f\v]+")
+# Invisible characters that are no content: zero-width space, word joiner, BOM, and the bidi embedding,
+# override and isolate controls (which can make a report show text in another order than the page's).
+# ZWJ/ZWNJ and the LRM/RLM marks stay: they shape real text.
+_INVISIBLE = re.compile("[\u200b\u2060\ufeff\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,7 @@ def _title(soup: BeautifulSoup, prof: Profile) -> str | None:
     for selector in prof.title.split(","):
         node = soup.select_one(selector.strip())
         if node is not None:
-            title = _ASCII_WS.sub(" ", node.get_text()).strip()
+            title = _ASCII_WS.sub(" ", _INVISIBLE.sub("", node.get_text())).strip()
             if title:
                 return unicodedata.normalize("NFC", title)
     return None
@@ -156,7 +160,7 @@ class _TextBuilder:
         self.fragments.append(text)
 
     def _take_line(self) -> str:
-        line = _ASCII_WS.sub(" ", "".join(self.fragments)).strip(" ")
+        line = _ASCII_WS.sub(" ", _INVISIBLE.sub("", "".join(self.fragments))).strip(" ")
         self.fragments = []
         return line
 

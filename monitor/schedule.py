@@ -26,6 +26,7 @@ from monitor.errors import ConfigError, LockedError, MonitorError, TransientFetc
 from monitor.fetch import Clock, Fetcher, utcnow
 from monitor.models import Settings, Target
 from monitor.notify import Outbox, notify
+from monitor.report.site import publish
 from monitor.store import SnapshotStore
 
 logger = logging.getLogger(__name__)
@@ -101,6 +102,13 @@ class Daemon:
                                       host_delay=daemon.host_delay)
         self._outbox = Outbox(settings.snapshots_dir, settings.reports_dir, settings.email)
 
+    def _refresh_site(self) -> None:
+        """Regenerate the static index pages once at start (a crash may have left them a report behind)."""
+        try:
+            publish(self.settings.reports_dir, self.store, self._clock())
+        except MonitorError as exc:
+            logger.error("could not refresh the report index: %s", exc)
+
     def run(self, stop: threading.Event, reload: threading.Event, poll: float = 0.2) -> bool:
         """Run until `stop` is set, reloading the config whenever `reload` is set.
 
@@ -113,6 +121,7 @@ class Daemon:
                               f"on {self.settings.snapshots_dir}")
         try:
             lock.write_note(f"pid {os.getpid()}")
+            self._refresh_site()
             for target in self.settings.targets:
                 self._schedule(target)
             if self.settings.email.enabled:

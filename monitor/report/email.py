@@ -22,12 +22,14 @@ import jinja2
 from monitor.errors import ReportError
 from monitor.models import EmailSettings
 from monitor.report.render import HEADINGS, environment, stamp
-from monitor.report.views import Hunk, hunks
+from monitor.report.views import Chunk, Hunk, hunks
 
 # Headers are kept on one line up to RFC 5322's 998 characters: folding at 78 makes Python's own parser
 # read back a leading space in a folded Subject.
 MAIL_POLICY = policy.default.clone(max_line_length=998)
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u0085]+")
+# Control characters, line separators, and invisible format characters (zero-width, bidi overrides) that
+# could hide or reorder text in a subject line.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u0085\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]+")
 SUBJECT_MAX = 180
 
 
@@ -65,11 +67,13 @@ def _cut(doc: dict[str, Any], budget: int) -> tuple[tuple[Hunk, ...], bool, int]
         size = sum(len(t) for c in hunk.chunks for _, t in c.ops)
         if used + size > budget and kept:
             break
-        if used + size > budget:  # one huge hunk: keep its first chunks only
+        if used + size > budget:  # one huge hunk: keep its first chunks, the last one clipped to the budget
             chunks = []
             for chunk in hunk.chunks:
                 size = sum(len(t) for _, t in chunk.ops)
-                if used + size > budget and chunks:
+                if used + size > budget:
+                    chunks.append(_clip(chunk, budget - used))
+                    used = budget
                     break
                 chunks.append(chunk)
                 used += size
@@ -78,6 +82,18 @@ def _cut(doc: dict[str, Any], budget: int) -> tuple[tuple[Hunk, ...], bool, int]
         kept.append(hunk)
         used += size
     return tuple(kept), len(kept) < len(all_hunks), used
+
+
+def _clip(chunk: Chunk, limit: int) -> Chunk:
+    """Return `chunk` with its operations cut after `limit` characters (at least the start of its first change)."""
+    ops: list[tuple[int, str]] = []
+    left = max(limit, 200)
+    for op, text in chunk.ops:
+        if left <= 0:
+            break
+        ops.append((op, text[:left] + ("…" if len(text) > left else "")))
+        left -= len(text)
+    return Chunk(tuple(ops), (), ())
 
 
 def subject(docs: list[dict[str, Any]]) -> str:

@@ -1,0 +1,47 @@
+"""CLI commands that look after the data on disk: verify (and repair) every stored file."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from monitor.cli_base import CliError, settings_of
+from monitor.errors import MonitorError
+from monitor.fetch import utcnow
+from monitor.verify import verify
+
+
+def add_store_commands(group: click.Group) -> None:
+    """Add the data-care commands to the CLI group."""
+
+    @group.command("verify")
+    @click.option("--repair", is_flag=True, help="Quarantine what is not whole, remove stale temp files, "
+                                                 "regenerate the index.")
+    @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+    @click.pass_context
+    def verify_command(ctx: click.Context, repair: bool, as_json: bool) -> None:
+        """Check every snapshot, state file, report, the review database and the index; exit 2 on damage."""
+        settings = settings_of(ctx)
+        try:
+            result = verify(settings.snapshots_dir, settings.reports_dir, repair=repair, now=utcnow())
+        except MonitorError as exc:
+            raise CliError(str(exc)) from exc
+        if as_json:
+            click.echo(json.dumps({
+                "checked": result.checked, "errors": len(result.errors), "unrepaired": len(result.unrepaired),
+                "quarantine": str(result.quarantine) if result.quarantine else None,
+                "regenerated_index": result.regenerated,
+                "findings": [{"paths": [str(p) for p in f.paths], "problem": f.problem, "severity": f.severity,
+                              "action": f.action} for f in result.findings]}, indent=2))
+        else:
+            for f in result.findings:
+                click.echo(f"{f.severity}: {f.paths[0]}: {f.problem}" + (f" [{f.action}]" if f.action else ""))
+            notices = len(result.findings) - len(result.errors)
+            line = f"verify: {result.checked} files checked, {len(result.errors)} damaged, {notices} leftovers"
+            if repair:
+                line += f"; {len(result.errors) - len(result.unrepaired)} repaired"
+                line += f", quarantine: {result.quarantine}" if result.quarantine else ""
+            click.echo(line)
+        if result.unrepaired:
+            ctx.exit(2)
