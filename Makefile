@@ -7,7 +7,7 @@ CONFIG ?= config.yaml
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: test check run demo serve lint clean
+.PHONY: test check run demo serve soak lint clean
 
 # Runtime install (make check/run/demo) and test install (make test) are stamped separately.
 $(VENV)/.runtime: pyproject.toml
@@ -31,6 +31,10 @@ test: $(VENV)/.test $(CHROMIUM)
 	$(BIN)/ruff check monitor tests
 	MONITOR_CHROMIUM=$(CHROMIUM) env -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy -u ALL_PROXY -u all_proxy \
 		$(BIN)/python -m pytest
+
+# A longer load run than the test suite's: 1,000 targets, 20 daemon cycles; prints memory and descriptors.
+soak: $(VENV)/.test
+	env -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy $(BIN)/python -m tests.load --targets 1000 --cycles 20
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check monitor tests

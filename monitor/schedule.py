@@ -26,7 +26,7 @@ from monitor.errors import ConfigError, LockedError, MonitorError, TransientFetc
 from monitor.fetch import Clock, Fetcher, utcnow
 from monitor.models import Settings, Target
 from monitor.notify import Outbox, notify
-from monitor.report.site import publish
+from monitor.report.site import SiteUpdates, publish
 from monitor.store import SnapshotStore
 
 logger = logging.getLogger(__name__)
@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 MAX_JITTER = 300.0
 STATUS_FILE = "daemon.json"
 MAIL_JOB = "_email"  # not a valid target name, so it cannot collide with a target's job
+HOUSEKEEPING_JOB = "_housekeeping"
+HOUSEKEEPING_EVERY = 2.0  # seconds between index regenerations and daemon.json updates after checks
 
 
 def interval_seconds(target: Target, now: datetime) -> float:
@@ -101,6 +103,8 @@ class Daemon:
         self._dispatcher = Dispatcher(self._check, workers=daemon.workers, per_host=daemon.per_host,
                                       host_delay=daemon.host_delay)
         self._outbox = Outbox(settings.snapshots_dir, settings.reports_dir, settings.email)
+        self._site = SiteUpdates(settings.reports_dir, self.store)
+        self._status_dirty = threading.Event()
 
     def _refresh_site(self) -> None:
         """Regenerate the static index pages once at start (a crash may have left them a report behind)."""
@@ -128,6 +132,8 @@ class Daemon:
                 self._scheduler.add_job(self._mail, "interval", seconds=self.settings.email.flush_every,
                                         id=MAIL_JOB, name="email", coalesce=True, max_instances=1,
                                         next_run_time=self._clock())
+            self._scheduler.add_job(self._housekeeping, "interval", seconds=HOUSEKEEPING_EVERY,
+                                    id=HOUSEKEEPING_JOB, name="housekeeping", coalesce=True, max_instances=1)
             self._scheduler.start()
             self._write_status()
             logger.info("daemon started (pid %d): %d targets, config %s", os.getpid(),
@@ -144,6 +150,7 @@ class Daemon:
             if not clean:
                 logger.warning("checks still running after %gs; leaving them (the store stays consistent)",
                                self.settings.daemon.grace)
+            self._housekeeping()
             self._mail()  # one last pass: what was reported during the last interval goes out now
             (self.settings.snapshots_dir / STATUS_FILE).unlink(missing_ok=True)
             logger.info("daemon stopped")
@@ -200,14 +207,21 @@ class Daemon:
         settings = self.settings
         with Fetcher(settings.fetch, clock=self._clock, sleep=self._retry_wait) as fetcher:
             ctx = CheckContext(fetcher=fetcher, store=self.store, reports_dir=settings.reports_dir,
-                               clock=self._clock, lock_wait=settings.daemon.lock_wait)
+                               clock=self._clock, lock_wait=settings.daemon.lock_wait, site=self._site)
             result = check_target(target, ctx)
         if self.settings.email.enabled:
             try:
                 self._outbox.add([result])  # durable at once; mailed by the next email pass
             except MonitorError as exc:
                 logger.error("%s: could not queue the email: %s", target.name, exc)
-        self._write_status()
+        self._status_dirty.set()
+
+    def _housekeeping(self) -> None:
+        """Regenerate the index pages of the targets checked since the last pass; refresh daemon.json."""
+        self._site.flush(self._clock())
+        if self._status_dirty.is_set():
+            self._status_dirty.clear()
+            self._write_status()
 
     def _mail(self) -> None:
         """Compose the pending reports into mails (one digest per pass, or one per report) and send what is due."""

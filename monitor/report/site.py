@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -100,6 +101,36 @@ def publish(reports_dir: Path, store: SnapshotStore, now: datetime, targets: Ite
     except jinja2.TemplateError as exc:
         raise ReportError(f"cannot render the report index: {exc}") from exc
     return index
+
+
+class SiteUpdates:
+    """Targets whose pages need regenerating, written together by flush(): a daemon checking many targets
+    regenerates the index once per pass, not once per check. Thread-safe."""
+
+    def __init__(self, reports_dir: Path, store: SnapshotStore) -> None:
+        self.reports_dir = reports_dir
+        self.store = store
+        self._dirty: set[str] = set()
+        self._lock = threading.Lock()
+
+    def touch(self, target: str) -> None:
+        """Note that `target`'s reports or snapshots changed."""
+        with self._lock:
+            self._dirty.add(target)
+
+    def flush(self, now: datetime) -> None:
+        """Regenerate the pages of the targets touched since the last flush; a failure is logged and retried
+        on the next flush."""
+        with self._lock:
+            names, self._dirty = self._dirty, set()
+        if not names:
+            return
+        try:
+            publish(self.reports_dir, self.store, now, names)
+        except ReportError as exc:
+            logger.error("could not update the report index: %s", exc)
+            with self._lock:
+                self._dirty |= names
 
 
 def _write(path: Path, html: str) -> None:
