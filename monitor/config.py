@@ -256,7 +256,12 @@ def _describe(err: Any, root: yaml.Node | None, label: str) -> str:
         message = "unknown key"
     elif message.startswith("Value error, "):
         message = message[len("Value error, "):]
-    return f"{where}: {key_path}: {message}"
+    return _one_line(f"{where}: {key_path}: {message}")
+
+
+def _one_line(text: str) -> str:
+    """Return `text` with control characters (from keys or values in the file) shown escaped, on one line."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 def _duplicate_names(schema: _ConfigSchema, root: yaml.Node | None, label: str) -> list[str]:

@@ -13,7 +13,7 @@ DEFAULT_TIMEOUT = 2.0
 _TOKEN_RE = re.compile(r"\w+|\s+|[^\w\s]", re.UNICODE)
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
 _WORD_START = re.compile(r"^\w+")
-_WORD_END = re.compile(r"\w+$")
+_WORD_END = re.compile(r"\w+\Z")  # \Z, not $: $ also matches before a final newline
 Ops = list[tuple[int, str]]
 
 

@@ -65,3 +65,10 @@ def test_texts_beyond_the_basic_plane_round_trip() -> None:
     new = "emoji 😃 line\nsecond\nthird 𝔘"
     change = diff(old, new)
     assert change is not None and old_text(change) == old and new_text(change) == new
+
+
+def test_a_word_before_a_final_newline_is_not_swallowed_with_it() -> None:
+    """Found by hypothesis: widening an edit to whole words took `word\\n` for a word and lost the newline."""
+    change = diff("NATO training\n", "training\nNATO ")
+    assert change is not None
+    assert old_text(change) == "NATO training\n" and new_text(change) == "training\nNATO "
