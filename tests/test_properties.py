@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
+from itertools import pairwise
 
 import yaml
 from hypothesis import HealthCheck, example, given, settings
@@ -40,7 +41,7 @@ def test_diff_round_trips_and_marks_whole_words(old: str, new: str) -> None:
     assert old_text(change) == old and new_text(change) == new
     ops = change.ops
     assert any(op for op, _ in ops), "a change has an insertion or a deletion"
-    for (op1, t1), (op2, t2) in zip(ops, ops[1:], strict=False):
+    for (op1, t1), (op2, t2) in pairwise(ops):
         if op1 != op2 and t1 and t2 and 0 in (op1, op2):
             assert not (t1[-1].isalnum() and t2[0].isalnum()), f"a mark splits a word: {t1!r} | {t2!r}"
     shown = "".join(text for h in hunks(ops) for c in h.chunks for op, text in c.ops if op)
