@@ -27,6 +27,7 @@ DEFAULT_USER_AGENT = (
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 PROFILES = ("generic", "defense.gov")
+MAX_DURATION_DAYS = 36500
 
 
 def parse_duration(value: str | int | float) -> timedelta:
@@ -40,6 +41,8 @@ def parse_duration(value: str | int | float) -> timedelta:
         seconds = float(match.group(1)) * _UNITS[match.group(2)]
     if seconds < 1:
         raise ValueError("must be at least 1 second")
+    if not seconds <= MAX_DURATION_DAYS * 86400:  # also NaN and infinity
+        raise ValueError(f"must be at most {MAX_DURATION_DAYS} days")
     return timedelta(seconds=seconds)
 
 

@@ -99,6 +99,12 @@ def test_open_list_open_report_mark_reviewed_count_drops_and_survives_reload(
 
 def test_keyboard_j_k_and_r(page: Page, review_server: ReviewServer) -> None:
     refs = review_server.site.refs
+
+    def press(key: str, ref: str) -> None:
+        page.keyboard.press(key)
+        expect(page).to_have_url(re.compile(re.escape(f"/r/{ref}")))
+        page.wait_for_load_state("load")  # the next key must meet the new page's script, not the old page
+
     page.goto(review_server.url)
     page.keyboard.press("j")
     expect(page.locator("#reports tbody tr").first).to_have_class(re.compile("current"))
@@ -106,14 +112,10 @@ def test_keyboard_j_k_and_r(page: Page, review_server: ReviewServer) -> None:
     expect(page.locator("#reports tbody tr").nth(1)).to_have_class(re.compile("current"))
     page.keyboard.press("k")
     expect(page.locator("#reports tbody tr").first).to_have_class(re.compile("current"))
-    page.keyboard.press("Enter")
-    expect(page).to_have_url(re.compile(re.escape(f"/r/{refs[0]}")))
-    page.keyboard.press("j")
-    expect(page).to_have_url(re.compile(re.escape(f"/r/{refs[1]}")))
-    page.keyboard.press("k")
-    expect(page).to_have_url(re.compile(re.escape(f"/r/{refs[0]}")))
-    page.keyboard.press("r")
-    expect(page).to_have_url(re.compile(re.escape(f"/r/{refs[1]}")))
+    press("Enter", refs[0])
+    press("j", refs[1])
+    press("k", refs[0])
+    press("r", refs[1])
     expect(page).to_have_title(re.compile(r"^\(2\) "))
     page.focus("#note")
     page.keyboard.type("jkr")  # typing in the note never triggers shortcuts

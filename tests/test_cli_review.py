@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -82,3 +85,26 @@ def test_serve_answers_on_loopback_and_stops_on_sigterm(review_server: ReviewSer
     proc.send_signal(signal.SIGTERM)
     started = time.monotonic()
     assert proc.wait(timeout=10) == 0 and time.monotonic() - started < 10
+
+
+def test_the_app_token_never_reaches_the_output_or_the_logs(report_site: ReportSite) -> None:
+    token = "tok-" + "7" * 28
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    env["MONITOR_TOKEN"] = token
+    proc = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(report_site.settings.config_path),
+                             "-vv", "serve", "--host", "127.0.0.1", "--port", "0"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        first = proc.stdout.readline() if proc.stdout else ""
+        assert "token required" in first
+        url = re.search(r"(http://\S+/)", first).group(1)
+        session = requests.Session()
+        session.trust_env = False
+        assert session.get(url, timeout=10, allow_redirects=False).status_code == 302
+        assert session.get(url + "?token=wrong-token-wrong-token", timeout=10).status_code == 403
+        assert session.get(url + f"?token={token}", timeout=10).status_code == 200
+        assert session.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=10)
+    assert token not in first + out + err
