@@ -18,7 +18,6 @@ from typing import Any
 
 import click
 
-from monitor.check import run_checks
 from monitor.cli_base import EXIT_CHANGED, EXIT_ERROR, EXIT_OK, CliError, settings_of
 from monitor.cli_review import add_review_commands
 from monitor.cli_store import add_store_commands
@@ -29,6 +28,7 @@ from monitor.models import RunReport
 from monitor.normalize import PROFILES, normalize
 from monitor.notify import Outbox
 from monitor.output import result_json, result_line
+from monitor.runner import run_checks
 from monitor.store import SnapshotStore
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -107,6 +107,12 @@ class Dispatcher:
                     self._active[host] -= 1
                 self._cond.notify_all()
 
+    def join(self) -> None:
+        """Wait until every submitted check has run, then shut the pool down."""
+        with self._cond:
+            self._cond.wait_for(lambda: not self._queued)
+        self._pool.shutdown(wait=True)
+
     def close(self, grace: float) -> bool:
         """Stop taking work, drop what is waiting, wait up to `grace` s for running checks; return True if all ended."""
         with self._cond:

@@ -190,6 +190,7 @@ class TargetState:
     failing_since: datetime | None = None
     last_error_status: int | None = None
     reported: ReportKind | None = None  # the "error"/"removed" event already reported for this streak
+    fingerprint: str | None = None  # "<latest snapshot id>:<content fingerprint>" (monitor.regions)
 
 
 @dataclass(frozen=True)

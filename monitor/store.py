@@ -161,6 +161,7 @@ class SnapshotStore:
             failing_since=_parse_time(doc.get("failing_since")),
             last_error_status=doc.get("last_error_status"),
             reported=doc.get("reported") if doc.get("reported") in _EVENTS else None,
+            fingerprint=doc.get("fingerprint") if isinstance(doc.get("fingerprint"), str) else None,
         )
 
     def save_state(self, target: str, state: TargetState) -> None:
@@ -176,6 +177,7 @@ class SnapshotStore:
             "failing_since": _iso(state.failing_since),
             "last_error_status": state.last_error_status,
             "reported": state.reported,
+            "fingerprint": state.fingerprint,
         })
 
     def _load_meta(self, target: str, snapshot_id: str) -> Snapshot:

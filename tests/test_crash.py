@@ -19,13 +19,13 @@ from typing import Any
 
 import pytest
 
-from monitor.check import run_checks
 from monitor.config import load_settings
 from monitor.demo import DEMO_PAGES, page_html
 from monitor.demo.server import Page, PageServer, RequestInfo
 from monitor.models import Settings
 from monitor.report.catalog import list_reports
 from monitor.review import ReviewStore
+from monitor.runner import run_checks
 from monitor.store import SnapshotStore
 from monitor.verify import verify
 from tests.conftest import NATO, WriteConfig

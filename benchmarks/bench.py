@@ -1,0 +1,156 @@
+"""Benchmark monitor against urlwatch (and the fetch/parse floors) on the shared defense.gov-like corpus.
+
+    python benchmarks/bench.py [--pages 500] [--reps 5] [--scale 2000] [--md benchmarks/results.md]
+
+Generates the corpus with ../shared/bench/corpus.py (under /tmp), then for every repetition, in turn:
+our run (fresh state: round 0, the baseline, every page new; then round 1, noise everywhere and 10 % edited)
+and the peers' runs (../shared/bench/peers.py, one repetition each, the same corpus). Our pages are served by
+../shared/bench/serve.py (nginx when installed), and each `monitor check` is one process whose CPU time and
+peak RSS come from wait4(). Precision and recall score the pages reported changed against round-1/truth.json.
+Also: the same for `--scale` pages (is the cost linear?), bytes on disk per target, and a check that the fast
+path (content regions) and the full normalization agree on every page of both rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "bench"
+WORK = Path(os.environ.get("MONITOR_BENCH_DIR", "/tmp/monitor-bench"))
+PEER_CASES = "urlwatch/css+html2text,urlwatch/html2text,floor/fetch,floor/lxml"
+
+
+@dataclass(frozen=True)
+class Run:
+    """One measured `monitor check` process."""
+
+    pages: int
+    run: str          # "baseline" or "diff"
+    wall: float
+    cpu: float
+    rss_mib: float
+    flagged: int = 0
+    true_positives: int = 0
+    edited: int = 0
+    errors: int = 0
+
+
+def corpus(pages: int, rounds: int = 2, seed: int = 1) -> Path:
+    """Return the corpus directory for `pages` pages (generated once)."""
+    out = WORK / f"corpus-{pages}"
+    if not (out / f"round-{rounds - 1}" / "truth.json").exists():
+        shutil.rmtree(out, ignore_errors=True)
+        subprocess.run([sys.executable, str(SHARED / "corpus.py"), "-n", str(pages), "-r", str(rounds), "-s",
+                        str(seed), str(out)], check=True, stdout=subprocess.DEVNULL)
+    return out
+
+
+class Server:
+    """serve.py in the foreground as a child process; `url` is its base URL."""
+
+    def __init__(self, corpus_dir: Path) -> None:
+        subprocess.run([sys.executable, str(SHARED / "serve.py"), "switch", str(corpus_dir), "0"], check=True,
+                       stdout=subprocess.DEVNULL)
+        self.corpus = corpus_dir
+        self.proc = subprocess.Popen([sys.executable, str(SHARED / "serve.py"), "start", str(corpus_dir),
+                                      "--round", "0"], stdout=subprocess.PIPE, text=True)
+        self.url = (self.proc.stdout.readline() if self.proc.stdout else "").strip()
+        if not self.url.startswith("http://127.0.0.1"):
+            raise SystemExit(f"serve.py did not start: {self.url!r}")
+
+    def switch(self, round_no: int) -> None:
+        subprocess.run([sys.executable, str(SHARED / "serve.py"), "switch", str(self.corpus), str(round_no)],
+                       check=True, stdout=subprocess.DEVNULL)
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=30)
+
+
+def write_config(state: Path, base_url: str, corpus_dir: Path) -> Path:
+    """A config with one defense.gov target per corpus page, 10 fetch workers (as urlwatch), no retries."""
+    paths = (corpus_dir / "urls.txt").read_text().split()
+    import yaml  # the project's own dependency; this script runs in its venv
+
+    doc = {"snapshots_dir": "snapshots", "reports_dir": "reports", "fetch": {"retries": 0},
+           "daemon": {"workers": 10, "per_host": 10},
+           "targets": [{"name": f"p{i:05d}", "url": base_url + path, "profile": "defense.gov", "timeout": 30}
+                       for i, path in enumerate(paths, 1)]}
+    config = state / "config.yaml"
+    config.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return config
+
+
+def measure(config: Path, pages: int, run: str, truth: set[str] | None) -> Run:
+    """Run `monitor check --json` once; return wall, CPU (user+sys) and peak RSS from wait4()."""
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    out = tempfile.TemporaryFile()
+    started = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(config), "check", "--json"],
+                            stdout=out, stderr=subprocess.DEVNULL, env=env)
+    _, _, usage = os.wait4(proc.pid, 0)
+    wall = time.monotonic() - started
+    out.seek(0)
+    results = json.loads(out.read() or b"[]")
+    flagged = {r["target"] for r in results if r["status"] == "changed"}
+    errors = sum(1 for r in results if r["status"] == "error")
+    tp = len(flagged & truth) if truth is not None else 0
+    return Run(pages, run, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, len(flagged), tp,
+               len(truth or ()), errors)
+
+
+def truth_of(corpus_dir: Path) -> set[str]:
+    """The target names of the pages edited in round 1."""
+    doc = json.loads((corpus_dir / "round-1" / "truth.json").read_text())
+    return {f"p{n:05d}" for n in doc["edited"]}
+
+
+def ours(corpus_dir: Path, pages: int) -> tuple[Run, Run, int]:
+    """One repetition: baseline then diff run in a fresh state dir; also the bytes stored per target."""
+    server = Server(corpus_dir)
+    state = Path(tempfile.mkdtemp(prefix="monitor-bench-state-", dir=WORK))
+    try:
+        config = write_config(state, server.url, corpus_dir)
+        base = measure(config, pages, "baseline", None)
+        server.switch(1)
+        diff = measure(config, pages, "diff", truth_of(corpus_dir))
+        stored = sum(p.stat().st_size for p in (state / "snapshots").rglob("*") if p.is_file())
+        return base, diff, stored
+    finally:
+        server.stop()
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def peers(pages: int, corpus_dir: Path, out_json: Path) -> None:
+    """One repetition of the peers' cases (peers.py serves the same corpus itself)."""
+    subprocess.run([sys.executable, str(SHARED / "peers.py"), "--pages", str(pages), "--reps", "1",
+                    "--corpus", str(corpus_dir), "--cases", PEER_CASES, "--json", str(out_json),
+                    "--state-root", str(WORK / "peer-state")], check=True, stdout=subprocess.DEVNULL)
+
+
+def equivalence(corpus_dir: Path) -> tuple[int, int]:
+    """Return (pages compared, mismatches) of fast-path vs full normalization over rounds 0 and 1."""
+    sys.path.insert(0, str(ROOT))
+    from monitor.encoding import decode_html
+    from monitor.normalize import extract
+    from monitor.regions import cut
+
+    pages = sorted(corpus_dir.glob("round-[01]/page-*.html"))
+    bad = 0
+    for page in pages:
+        html = decode_html(page.read_bytes())
+        piece = cut(html, "defense.gov")
+        bad += piece is None or extract(piece.html, "defense.gov") != extract(html, "defense.gov")
+    return len(pages), bad
