@@ -7,7 +7,7 @@ CONFIG ?= config.yaml
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: test check run demo serve soak lint clean
+.PHONY: test check run demo serve soak bench lint clean
 
 # Runtime install (make check/run/demo) and test install (make test) are stamped separately.
 $(VENV)/.runtime: pyproject.toml
@@ -35,6 +35,11 @@ test: $(VENV)/.test $(CHROMIUM)
 # A longer load run than the test suite's: 1,000 targets, 20 daemon cycles; prints memory and descriptors.
 soak: $(VENV)/.test
 	env -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy $(BIN)/python -m tests.load --targets 1000 --cycles 20
+
+# monitor vs urlwatch (and the fetch/parse floors) on ../shared/bench's corpus; writes benchmarks/results.md.
+bench: $(VENV)/.test
+	env -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy $(BIN)/python benchmarks/bench.py \
+		--md benchmarks/results.md
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check monitor tests

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,14 +97,14 @@ def write_config(state: Path, base_url: str, corpus_dir: Path) -> Path:
 def measure(config: Path, pages: int, run: str, truth: set[str] | None) -> Run:
     """Run `monitor check --json` once; return wall, CPU (user+sys) and peak RSS from wait4()."""
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    out = tempfile.TemporaryFile()
-    started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(config), "check", "--json"],
-                            stdout=out, stderr=subprocess.DEVNULL, env=env)
-    _, _, usage = os.wait4(proc.pid, 0)
-    wall = time.monotonic() - started
-    out.seek(0)
-    results = json.loads(out.read() or b"[]")
+    with tempfile.TemporaryFile() as out:
+        started = time.monotonic()
+        proc = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(config), "check", "--json"],
+                                stdout=out, stderr=subprocess.DEVNULL, env=env)
+        _, _, usage = os.wait4(proc.pid, 0)  # this child's CPU and peak RSS (with its worker processes)
+        wall = time.monotonic() - started
+        out.seek(0)
+        results = json.loads(out.read() or b"[]")
     flagged = {r["target"] for r in results if r["status"] == "changed"}
     errors = sum(1 for r in results if r["status"] == "error")
     tp = len(flagged & truth) if truth is not None else 0
@@ -154,3 +155,103 @@ def equivalence(corpus_dir: Path) -> tuple[int, int]:
         piece = cut(html, "defense.gov")
         bad += piece is None or extract(piece.html, "defense.gov") != extract(html, "defense.gov")
     return len(pages), bad
+
+
+def _median(values: list[float]) -> str:
+    if not values:
+        return "-"
+    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+
+
+def _row(label: str, runs: list[Run]) -> str:
+    walls = [r.wall for r in runs]
+    pages = runs[0].pages
+    rate = pages / statistics.median(walls)
+    scored = [r for r in runs if r.run == "diff"]
+    pr = "-"
+    if scored:
+        r = scored[0]
+        precision = r.true_positives / r.flagged if r.flagged else 0.0
+        recall = r.true_positives / r.edited if r.edited else 0.0
+        pr = f"{precision:.2f} / {recall:.2f}"
+    return (f"| {label} | {_median(walls)} | {statistics.median(r.cpu for r in runs):.2f} | {rate:.0f} | {pr} | "
+            f"{statistics.median(r.rss_mib for r in runs):.0f} |")
+
+
+def _peer_rows(files: list[Path]) -> tuple[list[str], dict[str, float]]:
+    """Table rows from peers.py's JSON files (one per repetition), and pages/s per "case phase"."""
+    runs: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for path in files:
+        for record in json.loads(path.read_text())["records"]:
+            runs[(record["case"], record["phase"])].append(record)
+    rows, rates = [], {}
+    for (case, phase), records in sorted(runs.items()):
+        walls = [float(r["wall_s"]) for r in records]
+        cpu = statistics.median(float(r["cpu_s"]) for r in records)
+        rss = statistics.median(float(r["maxrss_kb"]) / 1024 for r in records)
+        rate = records[0]["pages"] / statistics.median(walls)
+        rates[f"{case} {phase}"] = rate
+        precision, recall = records[0].get("precision"), records[0].get("recall")
+        pr = f"{precision:.2f} / {recall:.2f}" if precision is not None and recall is not None else "-"
+        rows.append(f"| {case}, {phase} | {_median(walls)} | {cpu:.2f} | {rate:.0f} | {pr} | {rss:.0f} |")
+    return rows, rates
+
+
+def main() -> None:
+    """Run everything and print (and write) the Markdown table."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pages", type=int, default=500)
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--scale", type=int, default=2000, help="also run ours on this many pages (0: skip)")
+    parser.add_argument("--no-peers", action="store_true", help="only this project")
+    parser.add_argument("--md", type=Path, help="write the table here too")
+    args = parser.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    corpus_dir = corpus(args.pages)
+    if not args.no_peers:  # installs nginx, GNU time and the peers' venvs when missing
+        subprocess.run([sys.executable, str(SHARED / "peers.py"), "--setup", "--pages", str(args.pages), "--reps",
+                        "1", "--corpus", str(corpus_dir), "--cases", "floor/fetch", "--json",
+                        str(WORK / "setup.json"), "--state-root", str(WORK / "peer-state")], check=True,
+                       stdout=subprocess.DEVNULL)
+    base_runs: list[Run] = []
+    diff_runs: list[Run] = []
+    stored: list[int] = []
+    peer_files: list[Path] = []
+    for rep in range(args.reps):
+        base, diff, size = ours(corpus_dir, args.pages)
+        base_runs.append(base)
+        diff_runs.append(diff)
+        stored.append(size)
+        print(f"rep {rep + 1}: monitor baseline {base.wall:.2f}s, diff {diff.wall:.2f}s", file=sys.stderr)
+        if not args.no_peers:
+            out = WORK / f"peers-{args.pages}-rep{rep}.json"
+            peers(args.pages, corpus_dir, out)
+            peer_files.append(out)
+    lines = [f"| per round of {args.pages} pages, median of {args.reps} (min-max) | wall s | CPU s | pages/s | "
+             "precision / recall | peak RSS MiB |", "|---|---|---|---|---|---|",
+             _row("monitor, defense.gov profile, diff round", diff_runs),
+             _row("monitor, baseline round (all new)", base_runs)]
+    rates = {}
+    if peer_files:
+        rows, rates = _peer_rows(peer_files)
+        lines += rows
+    if args.scale:
+        big = corpus(args.scale)
+        b, d, _ = ours(big, args.scale)
+        lines += [_row(f"monitor, {args.scale} pages, diff round (1 run)", [d]),
+                  _row(f"monitor, {args.scale} pages, baseline round (1 run)", [b])]
+    ours_rate = args.pages / statistics.median(r.wall for r in diff_runs)
+    uw = rates.get("urlwatch/css+html2text diff")
+    compared, mismatches = equivalence(corpus_dir)
+    lines += ["", f"monitor diff round: {ours_rate:.0f} pages/s"
+              + (f"; urlwatch css+html2text: {uw:.0f} pages/s; ratio {ours_rate / uw:.2f}x" if uw else ""),
+              f"stored per target after the two rounds: {statistics.median(stored) / args.pages / 1024:.1f} KiB",
+              f"fast path vs full normalization: {compared} pages compared, {mismatches} differ"]
+    table = "\n".join(lines)
+    print(table)
+    if args.md:
+        args.md.write_text(table + "\n")
+
+
+if __name__ == "__main__":
+    main()

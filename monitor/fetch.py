@@ -42,6 +42,13 @@ _BLOCK_SIGNS = (
     re.compile(rb"<title>\s*(?:Security check|Are you a robot\??|Human verification|Pardon Our Interruption)"
                rb"\s*</title>", re.I),
 )
+# One case-sensitive pass over the lower-cased head: an order of magnitude faster than six re.I searches
+# (the patterns have no upper-case escapes such as \S, so lower-casing them keeps their meaning).
+_ANY_BLOCK_SIGN = re.compile(b"|".join(b"(?:" + sign.pattern.lower() + b")" for sign in _BLOCK_SIGNS))
+# Words one of the signs needs: a page with none of them is no block page (substring tests are cheap).
+_BLOCK_WORDS = (b"access denied", b"edgesuite", b"reference", b"cloudflare", b"cf-error", b"challenge-platform",
+                b"just a moment", b"incapsula", b"security check", b"are you a robot", b"human verification",
+                b"pardon our interruption")
 # A captcha widget is a block only on a short page that is little more than the widget (an interstitial);
 # a real article may embed one in a comment form.
 _CAPTCHA_SIGN = re.compile(rb"g-recaptcha|h-captcha|hcaptcha\.com/1/api\.js|google\.com/recaptcha/api\.js|"
@@ -63,10 +70,9 @@ def utcnow() -> datetime:
 
 def blocked_reason(body: bytes) -> str | None:
     """Return a short description if `body` looks like a CDN block page, else None."""
-    head = body[:16384]
-    for sign in _BLOCK_SIGNS:
-        if sign.search(head):
-            return "CDN block page (Access Denied / bot challenge)"
+    head = body[:16384].lower()
+    if any(word in head for word in _BLOCK_WORDS) and _ANY_BLOCK_SIGN.search(head):
+        return "CDN block page (Access Denied / bot challenge)"
     if len(body) <= _INTERSTITIAL_MAX and _CAPTCHA_SIGN.search(body):
         return "captcha page instead of content"
     return None

@@ -1,15 +1,25 @@
-"""One-off runs: check a set of targets once (concurrently, per-host limited), then mail what is worth it."""
+"""One-off runs: check a set of targets once, concurrently, then mail what is worth it.
+
+Targets run on `daemon.workers` threads with at most `daemon.per_host` at once per host. Parsing is CPU work
+the GIL serializes, so a large run is split over worker processes (one per core): a host's targets stay in
+one process unless per_host allows as many requests at once as there are processes, in which case they are
+shared and each process gets its part of per_host. A host never sees more than per_host requests at once.
+"""
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 
 from monitor.check import CheckContext, check_target
-from monitor.dispatch import Dispatcher
+from monitor.dispatch import Dispatcher, host_of
 from monitor.fetch import Clock, Fetcher, utcnow
 from monitor.models import CheckResult, RunReport, Settings, Target
 from monitor.notify import Outbox, notify
@@ -18,20 +28,13 @@ from monitor.store import SnapshotStore
 
 logger = logging.getLogger(__name__)
 
+MIN_TARGETS_PER_PROCESS = 50  # below this a run stays in one process (forking costs more than it saves)
 
-def run_checks(settings: Settings, targets: Iterable[Target], *, clock: Clock = utcnow,
-               sleep: Callable[[float], None] = time.sleep) -> RunReport:
-    """Check each target once and return the results in the given order.
 
-    Targets on different hosts run at once on `daemon.workers` threads, at most `daemon.per_host` at a time
-    per host (one-off runs do not space requests by `host_delay`: a host sees at most per_host at once).
-    The index pages are regenerated once at the end; then, if email is enabled, reports are mailed through
-    the outbox (they are on disk first).
-    """
-    targets = list(targets)
-    started = clock()
-    store = SnapshotStore(settings.snapshots_dir)
-    site = SiteUpdates(settings.reports_dir, store)
+def _check_all(settings: Settings, targets: list[Target], site: SiteUpdates, clock: Clock,
+               sleep: Callable[[float], None]) -> dict[str, CheckResult]:
+    """Check `targets` on a thread pool with the per-host limit; return results by target name."""
+    store = site.store
     local = threading.local()
     fetchers: list[Fetcher] = []
     lock = threading.Lock()
@@ -60,6 +63,62 @@ def run_checks(settings: Settings, targets: Iterable[Target], *, clock: Clock = 
     finally:
         for fetcher in fetchers:
             fetcher.close()
+    return results
+
+
+def _child(settings: Settings, targets: list[Target]) -> tuple[list[CheckResult], set[str]]:
+    """Run in a worker process: check `targets`; return the results and the targets whose pages changed."""
+    site = SiteUpdates(settings.reports_dir, SnapshotStore(settings.snapshots_dir))
+    results = _check_all(settings, targets, site, utcnow, time.sleep)
+    return list(results.values()), site.take()
+
+
+def plan_processes(settings: Settings, targets: list[Target], cpus: int) -> list[tuple[Settings, list[Target]]]:
+    """Split a run over up to `cpus` processes, keeping every host within per_host (see the module doc)."""
+    count = min(cpus, len(targets) // MIN_TARGETS_PER_PROCESS)
+    if count <= 1:
+        return [(settings, targets)]
+    daemon = settings.daemon
+    share = daemon.per_host >= count
+    per_host = daemon.per_host // count if share else daemon.per_host
+    part = replace(settings, daemon=replace(daemon, per_host=per_host, workers=max(1, daemon.workers // count)))
+    slices: list[list[Target]] = [[] for _ in range(count)]
+    by_host: dict[str, list[Target]] = defaultdict(list)
+    for target in targets:
+        by_host[host_of(target)].append(target)
+    for host_targets in sorted(by_host.values(), key=len, reverse=True):
+        if share:
+            for i, target in enumerate(host_targets):
+                slices[i % count].append(target)
+        else:
+            min(slices, key=len).extend(host_targets)
+    return [(part, s) for s in slices if s]
+
+
+def run_checks(settings: Settings, targets: Iterable[Target], *, clock: Clock = utcnow,
+               sleep: Callable[[float], None] = time.sleep, processes: int | None = None) -> RunReport:
+    """Check each target once and return the results in the given order.
+
+    `processes` caps the worker processes (default: the cores; 1 keeps the run in this process, as does an
+    injected clock or sleep). The index pages are regenerated once at the end; then, if email is enabled,
+    reports are mailed through the outbox (they are on disk first).
+    """
+    targets = list(targets)
+    started = clock()
+    store = SnapshotStore(settings.snapshots_dir)
+    site = SiteUpdates(settings.reports_dir, store)
+    injected = clock is not utcnow or sleep is not time.sleep
+    cpus = 1 if injected else (processes or int(os.environ.get("MONITOR_PROCESSES", 0)) or os.cpu_count() or 1)
+    plan = plan_processes(settings, targets, cpus)
+    if len(plan) == 1:
+        results = _check_all(plan[0][0], plan[0][1], site, clock, sleep)
+    else:
+        results = {}
+        with ProcessPoolExecutor(len(plan), mp_context=multiprocessing.get_context("fork")) as pool:
+            for done, touched in pool.map(_child, *zip(*plan, strict=True)):
+                results.update((r.target, r) for r in done)
+                for name in touched:
+                    site.touch(name)
     site.flush(clock())
     report = RunReport(started_at=started, finished_at=clock(), results=tuple(results[t.name] for t in targets))
     if settings.email.enabled:

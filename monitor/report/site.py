@@ -118,6 +118,12 @@ class SiteUpdates:
         with self._lock:
             self._dirty.add(target)
 
+    def take(self) -> set[str]:
+        """Return and forget the targets touched since the last flush (another process will publish them)."""
+        with self._lock:
+            names, self._dirty = self._dirty, set()
+        return names
+
     def flush(self, now: datetime) -> None:
         """Regenerate the pages of the targets touched since the last flush; a failure is logged and retried
         on the next flush."""
