@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import click
 
@@ -45,3 +46,30 @@ def add_store_commands(group: click.Group) -> None:
             click.echo(line)
         if result.unrepaired:
             ctx.exit(2)
+
+    @group.command("backfill")
+    @click.argument("name")
+    @click.option("--from", "since", type=click.DateTime(["%Y-%m-%d"]), help="First day (UTC) of captures.")
+    @click.option("--to", "until", type=click.DateTime(["%Y-%m-%d"]), help="Last day (UTC) of captures.")
+    @click.pass_context
+    def backfill_command(ctx: click.Context, name: str, since: datetime | None, until: datetime | None) -> None:
+        """Rebuild NAME's history from the web archive: each distinct capture becomes a snapshot at its capture
+        time, with change reports between consecutive snapshots. Resumable; polite (see archive: in the config)."""
+        from monitor.archive import Archive
+        from monitor.backfill import backfill, describe
+        from monitor.store import SnapshotStore
+
+        settings = settings_of(ctx)
+        target = settings.target(name)
+        if target is None:
+            raise CliError(f"unknown target {name!r}: add it to {ctx.obj['config']} first")
+        start = since.replace(tzinfo=UTC) if since else None
+        end = until.replace(tzinfo=UTC) + timedelta(days=1, seconds=-1) if until else None
+        try:
+            with Archive(settings.archive, settings.fetch) as archive:
+                result = backfill(target, SnapshotStore(settings.snapshots_dir), archive, settings.reports_dir,
+                                  now=utcnow(), since=start, until=end, lock_wait=settings.daemon.lock_wait)
+        except MonitorError as exc:
+            raise CliError(f"{name}: backfill stopped ({exc}); run it again to resume") from exc
+        for line in describe(result):
+            click.echo(f"{name}: {line}")

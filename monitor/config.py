@@ -13,6 +13,13 @@ import soupsieve
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from monitor.config_archive import (
+    DEFAULT_ARCHIVE_URL,
+    ArchiveSchema,
+    TargetArchiveSchema,
+    check_archive_url,
+    to_archive_settings,
+)
 from monitor.config_email import EmailSchema, to_email_settings
 from monitor.errors import ConfigError
 from monitor.models import NAME_RE, DaemonSettings, FetchSettings, Retention, Settings, Target
@@ -80,6 +87,7 @@ class _TargetSchema(_Schema):
     error_threshold: Annotated[int, Field(ge=1, le=1000)] = 3
     compare_versions: Annotated[int, Field(ge=1, le=50)] = 1
     keep: _KeepSchema | None = None
+    archive: TargetArchiveSchema | None = None
 
     @field_validator("name")
     @classmethod
@@ -177,7 +185,14 @@ class _ConfigSchema(_Schema):
     fetch: _FetchSchema = Field(default_factory=_FetchSchema)
     daemon: _DaemonSchema = Field(default_factory=_DaemonSchema)
     email: EmailSchema = Field(default_factory=EmailSchema)
+    archive_url: str = DEFAULT_ARCHIVE_URL
+    archive: ArchiveSchema = Field(default_factory=ArchiveSchema)
     targets: tuple[_TargetSchema, ...] = ()
+
+    @field_validator("archive_url")
+    @classmethod
+    def _archive_url(cls, value: str) -> str:
+        return check_archive_url(value)
 
 
 def _check_selector(selector: str) -> None:
@@ -234,8 +249,9 @@ def parse_settings(source: str, path: Path | None = None, base_dir: Path | None 
 
 def _to_settings(schema: _ConfigSchema, path: Path | None, base: Path) -> Settings:
     targets = tuple(
-        Target(**{**t.model_dump(), "every": t.every if (t.every or t.cron) else DEFAULT_EVERY,
-                  "keep": Retention(t.keep.count, t.keep.age) if t.keep else None})
+        Target(**{**t.model_dump(exclude={"archive"}), "every": t.every if (t.every or t.cron) else DEFAULT_EVERY,
+                  "keep": Retention(t.keep.count, t.keep.age) if t.keep else None,
+                  "archive_fallback": bool(t.archive and t.archive.fallback)})
         for t in schema.targets
     )
     return Settings(
@@ -246,6 +262,7 @@ def _to_settings(schema: _ConfigSchema, path: Path | None, base: Path) -> Settin
         targets=targets,
         daemon=DaemonSettings(**schema.daemon.model_dump()),
         email=to_email_settings(schema.email, base),
+        archive=to_archive_settings(schema.archive_url, schema.archive),
     )
 
 

@@ -130,16 +130,17 @@ class Fetcher:
         """Close the underlying connection pool."""
         self._session.close()
 
-    def fetch(self, target: Target, validators: Validators | None = None) -> Fetched:
+    def fetch(self, target: Target, validators: Validators | None = None, *, html: bool = True) -> Fetched:
         """Return the target's page, retrying network errors, 429 and 5xx with back-off.
 
-        A 304 answer to a conditional GET gives Fetched(not_modified=True, body=b"").
+        A 304 answer to a conditional GET gives Fetched(not_modified=True, body=b""). With `html=False` the
+        body is returned whatever it is (an API's JSON): no block-page, content-type or soft-404 checks.
         Raises TransientFetchError, HTTPStatusError, BlockedError or BadContentError.
         """
         attempts = self.settings.retries + 1
         for attempt in range(1, attempts + 1):
             try:
-                fetched = self._attempt(target, validators)
+                fetched = self._attempt(target, validators, html)
             except (TransientFetchError, HTTPStatusError) as exc:
                 delay = self._retry_delay(exc, attempt)
                 if attempt == attempts or delay is None:
@@ -164,7 +165,7 @@ class Fetcher:
         base = self.settings.backoff * 2 ** (attempt - 1)
         return base + random.uniform(0, base / 4)
 
-    def _attempt(self, target: Target, validators: Validators | None) -> Fetched:
+    def _attempt(self, target: Target, validators: Validators | None, html: bool = True) -> Fetched:
         headers = dict(target.headers)
         if validators and validators.etag:
             headers["If-None-Match"] = validators.etag
@@ -187,7 +188,8 @@ class Fetcher:
                     raise BlockedError(f"HTTP {status}: {reason}", status)
                 raise HTTPStatusError(f"HTTP {status} {response.reason or ''}".strip(), status,
                                       retry_after_seconds(response.headers.get("Retry-After"), self._clock()))
-            _check_content(body, response.headers.get("Content-Type"), status)
+            if html:
+                _check_content(body, response.headers.get("Content-Type"), status)
             return self._fetched(target, response, body)
 
     def _read_body(self, response: requests.Response, target: Target, started: float) -> bytes:

@@ -42,6 +42,7 @@ class Target:
     error_threshold: int = 3
     compare_versions: int = 0
     keep: Retention | None = None
+    archive_fallback: bool = False  # blocked or unreachable: use the web archive's newest capture
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,20 @@ class EmailSettings:
 
 
 @dataclass(frozen=True)
+class ArchiveSettings:
+    """Where the web archive is (CDX API and raw replay) and how politely it is asked."""
+
+    url: str = "https://web.archive.org"
+    min_interval: float = 2.0      # seconds between two requests to the archive, whatever asks
+    retries: int = 3
+    backoff: float = 5.0           # seconds before the first retry of a network error or 5xx, doubled each time
+    rate_limit_wait: float = 60.0  # after a 429 without Retry-After
+    max_retry_after: float = 300.0
+    timeout: float = 60.0
+    page_size: int = 1000          # CDX rows per request
+
+
+@dataclass(frozen=True)
 class Settings:
     """The whole parsed configuration."""
 
@@ -111,6 +126,7 @@ class Settings:
     targets: tuple[Target, ...]
     daemon: DaemonSettings = DaemonSettings()
     email: EmailSettings = EmailSettings()
+    archive: ArchiveSettings = ArchiveSettings()
 
     def target(self, name: str) -> Target | None:
         """Return the target called `name`, or None."""
@@ -139,6 +155,8 @@ class Fetched:
     last_modified: str | None = None
     not_modified: bool = False
     attempts: int = 1
+    source: SnapshotSource = "live"  # "archive": the web archive's capture, fetched because the site failed
+    origin: str | None = None        # the capture's identity, for an archived page
 
     @property
     def validators(self) -> Validators:

@@ -13,6 +13,7 @@ Cache-busting `src` values and per-request attributes fall away; a change in the
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,6 +22,7 @@ import lxml.etree
 import lxml.html
 from lxml.cssselect import CSSSelector
 
+from monitor.models import Target
 from monitor.normalize import PROFILES, Profile
 
 logger = logging.getLogger(__name__)
@@ -107,3 +109,13 @@ def _prune(root: lxml.etree._Element, keep: set[lxml.etree._Element], path: set[
                 stack.append(child)
             else:
                 node.remove(child)
+
+
+def cut_target(target: Target, final_url: str, status: int, html: str) -> Cut | None:
+    """Return `cut()` for a target's page, salted with what else decides its comparison (its URL, ignore rules,
+    compare_versions, the final URL and status). None with select/exclude: their CSS may test anything, so
+    those targets always take the full path."""
+    if target.select or target.exclude:
+        return None
+    rules = json.dumps([target.url, target.ignore, target.compare_versions, final_url, status])
+    return cut(html, target.profile, salt=rules)

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 
+from monitor.archive import Archive
 from monitor.check import CheckContext, check_target
 from monitor.dispatch import Dispatcher, host_of
 from monitor.fetch import Clock, Fetcher, utcnow
@@ -39,6 +40,8 @@ def _check_all(settings: Settings, targets: list[Target], site: SiteUpdates, clo
     fetchers: list[Fetcher] = []
     lock = threading.Lock()
     results: dict[str, CheckResult] = {}
+    archive = Archive(settings.archive, settings.fetch, sleep=sleep, clock=clock) \
+        if any(t.archive_fallback for t in targets) else None
 
     def work(target: Target) -> None:
         fetcher = getattr(local, "fetcher", None)
@@ -47,7 +50,7 @@ def _check_all(settings: Settings, targets: list[Target], site: SiteUpdates, clo
             with lock:
                 fetchers.append(fetcher)
         ctx = CheckContext(fetcher=fetcher, store=store, reports_dir=settings.reports_dir, clock=clock, site=site,
-                           lock_wait=settings.daemon.lock_wait)
+                           lock_wait=settings.daemon.lock_wait, archive=archive)
         results[target.name] = check_target(target, ctx)
 
     try:
@@ -63,6 +66,8 @@ def _check_all(settings: Settings, targets: list[Target], site: SiteUpdates, clo
     finally:
         for fetcher in fetchers:
             fetcher.close()
+        if archive is not None:
+            archive.close()
     return results
 
 

@@ -18,6 +18,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from monitor.archive import Archive
 from monitor.check import CheckContext, check_target
 from monitor.config import load_settings
 from monitor.dispatch import Dispatcher
@@ -104,6 +105,7 @@ class Daemon:
                                       host_delay=daemon.host_delay)
         self._outbox = Outbox(settings.snapshots_dir, settings.reports_dir, settings.email)
         self._site = SiteUpdates(settings.reports_dir, self.store)
+        self._archive = Archive(settings.archive, settings.fetch, clock=clock)  # for archive.fallback targets
         self._status_dirty = threading.Event()
 
     def _refresh_site(self) -> None:
@@ -207,7 +209,8 @@ class Daemon:
         settings = self.settings
         with Fetcher(settings.fetch, clock=self._clock, sleep=self._retry_wait) as fetcher:
             ctx = CheckContext(fetcher=fetcher, store=self.store, reports_dir=settings.reports_dir,
-                               clock=self._clock, lock_wait=settings.daemon.lock_wait, site=self._site)
+                               clock=self._clock, lock_wait=settings.daemon.lock_wait, site=self._site,
+                               archive=self._archive if target.archive_fallback else None)
             result = check_target(target, ctx)
         if self.settings.email.enabled:
             try:

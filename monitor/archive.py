@@ -1,0 +1,221 @@
+"""The web archive (the Wayback Machine): list a page's captures with the CDX API, fetch them raw, politely.
+
+CDX: `<archive_url>/cdx/search/cdx?url=...&output=json&filter=statuscode:200&collapse=digest` answers a header
+row and then rows of strings (`urlkey, timestamp, original, mimetype, statuscode, digest, length`); with
+`showResumeKey=true` a page ends with an empty row and a row holding the key for the next page. A capture
+replays byte for byte at `<archive_url>/web/<timestamp>id_/<original>`.
+
+Politeness: one request at a time for the whole process, at least `min_interval` seconds apart; a 429 waits
+for its Retry-After (or `rate_limit_wait`), network errors and 5xx are retried with back-off.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from urllib.parse import urlencode
+
+from monitor.errors import (
+    BlockedError,
+    FetchError,
+    HTTPStatusError,
+    SoftNotFoundError,
+    TransientFetchError,
+)
+from monitor.fetch import Clock, Fetcher, utcnow
+from monitor.models import ArchiveSettings, Fetched, FetchSettings, Target
+
+logger = logging.getLogger(__name__)
+
+CDX_FIELDS = ("urlkey", "timestamp", "original", "mimetype", "statuscode", "digest", "length")
+RETRY_STATUSES = (500, 502, 503, 504)
+
+
+@dataclass(frozen=True)
+class Capture:
+    """One archived capture of a page."""
+
+    timestamp: str  # YYYYMMDDhhmmss, UTC
+    original: str
+    digest: str
+    statuscode: str = "200"
+    mimetype: str = "text/html"
+
+    @property
+    def taken_at(self) -> datetime:
+        """The capture time."""
+        return datetime.strptime(self.timestamp, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+
+    @property
+    def key(self) -> str:
+        """A stable identity: what a stored snapshot records as its origin."""
+        return f"wayback:{self.timestamp}:{self.digest}"
+
+
+def cdx_time(when: datetime) -> str:
+    """Return `when` in the CDX API's format (YYYYMMDDhhmmss, UTC)."""
+    return when.astimezone(UTC).strftime("%Y%m%d%H%M%S")
+
+
+def parse_cdx(body: bytes) -> tuple[list[Capture], str | None]:
+    """Return the captures in a CDX JSON answer and the resume key for the next page (None on the last).
+
+    Raises FetchError if the answer is not the CDX JSON format.
+    """
+    try:
+        rows = json.loads(body.decode("utf-8") or "[]")
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FetchError(f"the archive's CDX answer is not JSON ({exc})") from exc
+    if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
+        raise FetchError("the archive's CDX answer is not a list of rows")
+    if not rows:
+        return [], None
+    header, rows = rows[0], rows[1:]
+    resume = None
+    if len(rows) >= 2 and rows[-2] == [] and len(rows[-1]) == 1:
+        resume, rows = str(rows[-1][0]), rows[:-2]
+    try:
+        index = {name: header.index(name) for name in ("timestamp", "original", "digest")}
+    except ValueError as exc:
+        raise FetchError(f"the archive's CDX header lacks a field: {header}") from exc
+    captures = []
+    for row in rows:
+        if len(row) != len(header):
+            continue
+        values = dict(zip(header, row, strict=True))
+        try:
+            capture = Capture(timestamp=str(row[index["timestamp"]]), original=str(row[index["original"]]),
+                              digest=str(row[index["digest"]]), statuscode=str(values.get("statuscode", "200")),
+                              mimetype=str(values.get("mimetype", "")))
+            capture.taken_at  # noqa: B018 - validates the timestamp
+        except ValueError:
+            logger.warning("skipping a CDX row with a bad timestamp: %s", row)
+            continue
+        captures.append(capture)
+    return captures, resume
+
+
+class Archive:
+    """A polite client of one web archive; use as a context manager."""
+
+    def __init__(self, settings: ArchiveSettings, fetch: FetchSettings, *, sleep: Callable[[float], None] = time.sleep,
+                 clock: Clock = utcnow, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.settings = settings
+        self._fetcher = Fetcher(replace(fetch, retries=0), sleep=sleep, clock=clock)
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._turn = threading.Lock()
+        self._last: float | None = None
+        self.requests = 0
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._fetcher.close()
+
+    def _once(self, url: str, html: bool) -> Fetched:
+        with self._turn:  # one request at a time, min_interval apart, for every caller in this process
+            if self._last is not None:
+                wait = self._last + self.settings.min_interval - self._monotonic()
+                if wait > 0:
+                    self._sleep(wait)
+            try:
+                self.requests += 1
+                return self._fetcher.fetch(Target(name="archive", url=url, timeout=self.settings.timeout), html=html)
+            finally:
+                self._last = self._monotonic()
+
+    def get(self, url: str, *, html: bool) -> Fetched:
+        """GET `url` from the archive with its retry policy. Raises FetchError (BlockedError and
+        SoftNotFoundError at once: they are answers, not failures)."""
+        attempts = self.settings.retries + 1
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._once(url, html)
+            except (BlockedError, SoftNotFoundError):
+                raise
+            except HTTPStatusError as exc:
+                if exc.status == 429:
+                    delay = exc.retry_after if exc.retry_after is not None else self.settings.rate_limit_wait
+                    if delay > self.settings.max_retry_after:
+                        raise
+                elif exc.status in RETRY_STATUSES:
+                    delay = self.settings.backoff * 2 ** (attempt - 1)
+                else:
+                    raise
+                last: FetchError = exc
+            except TransientFetchError as exc:
+                delay, last = self.settings.backoff * 2 ** (attempt - 1), exc
+            if attempt == attempts:
+                raise last
+            logger.info("archive: %s; retry %d/%d in %.0fs", last, attempt, attempts - 1, delay)
+            self._sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def captures(self, url: str, since: datetime | None = None, until: datetime | None = None) -> list[Capture]:
+        """Return the distinct successful captures of `url` between the dates, oldest first. Raises FetchError."""
+        params: dict[str, str] = {"url": url, "output": "json", "filter": "statuscode:200", "collapse": "digest",
+                                  "limit": str(self.settings.page_size), "showResumeKey": "true"}
+        if since is not None:
+            params["from"] = cdx_time(since)
+        if until is not None:
+            params["to"] = cdx_time(until)
+        found: list[Capture] = []
+        resume: str | None = None
+        while True:
+            query = {**params, **({"resumeKey": resume} if resume else {})}
+            body = self.get(f"{self.settings.url}/cdx/search/cdx?{urlencode(query)}", html=False).body
+            page, resume = parse_cdx(body)
+            found += page
+            if not resume:
+                break
+        seen: set[str] = set()
+        unique = [c for c in sorted(found, key=lambda c: c.timestamp) if not (c.key in seen or seen.add(c.key))]
+        return unique
+
+    def replay(self, capture: Capture) -> Fetched:
+        """Return the capture's raw body (id_ replay), checked like a live page. Raises FetchError."""
+        return self.get(f"{self.settings.url}/web/{capture.timestamp}id_/{capture.original}", html=True)
+
+    def newest_after(self, url: str, after: datetime | None) -> Capture | None:
+        """Return the newest capture of `url` taken after `after` (any, if None), or None. Raises FetchError."""
+        since = after + timedelta(seconds=1) if after else None
+        newer = [c for c in self.captures(url, since=since) if after is None or c.taken_at > after]
+        return newer[-1] if newer else None
+
+
+def from_archive(archive: Archive, target: Target, after: datetime | None) -> Fetched | None:
+    """Return the newest capture of the target taken after `after`, as a page fetched at its capture time
+    (None if there is none). Raises FetchError."""
+    capture = archive.newest_after(target.url, after)
+    if capture is None:
+        return None
+    fetched = archive.replay(capture)
+    return replace(fetched, url=target.url, final_url=target.url, fetched_at=capture.taken_at, source="archive",
+                   origin=capture.key, etag=None, last_modified=None)
+
+
+def fallback_fetch(archive: Archive, target: Target, after: datetime | None, failure: FetchError) -> Fetched:
+    """Return the archive's newest capture taken after `after`, for a target whose live fetch failed with
+    `failure`; raise `failure` when the archive has nothing newer or cannot be reached."""
+    try:
+        fetched = from_archive(archive, target, after)
+    except FetchError as exc:
+        logger.warning("%s: the web archive failed too: %s", target.name, exc)
+        raise failure from exc
+    if fetched is None:
+        raise failure
+    logger.warning("%s: %s; using the web archive's capture of %s", target.name, failure, fetched.fetched_at)
+    return fetched
