@@ -50,7 +50,7 @@ class Run:
 
 def corpus(pages: int, rounds: int = 2, seed: int = 1) -> Path:
     """Return the corpus directory for `pages` pages (generated once)."""
-    out = WORK / f"corpus-{pages}"
+    out = WORK / (f"corpus-{pages}" if rounds == 2 else f"corpus-{pages}-r{rounds}")
     if not (out / f"round-{rounds - 1}" / "truth.json").exists():
         shutil.rmtree(out, ignore_errors=True)
         subprocess.run([sys.executable, str(SHARED / "corpus.py"), "-n", str(pages), "-r", str(rounds), "-s",
@@ -157,6 +157,62 @@ def equivalence(corpus_dir: Path) -> tuple[int, int]:
     return len(pages), bad
 
 
+def storage(pages: int = 50, rounds: int = 20) -> tuple[float, float]:
+    """Run ours and urlwatch (css + html2text) through `rounds` diff rounds on the same corpus; return the
+    bytes stored per target by each (our snapshots folder; urlwatch's cache database)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("peers", SHARED / "peers.py")
+    assert spec and spec.loader
+    peer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(peer)
+    corpus_dir = corpus(pages, rounds + 1, seed=2)
+    paths = (corpus_dir / "urls.txt").read_text().split()
+    server = Server(corpus_dir)
+    state = Path(tempfile.mkdtemp(prefix="monitor-bench-storage-", dir=WORK))
+    try:
+        config = write_config(state, server.url, corpus_dir)
+        (state / "uw").mkdir()
+        command = peer.write_state(peer.CASES["urlwatch/css+html2text"], str(state / "uw"), server.url, paths)
+        env = dict(os.environ, HOME=str(state / "uw" / "home"), LANG="C.UTF-8")
+        for round_no in range(rounds + 1):
+            server.switch(round_no)
+            measure(config, pages, "round", None)
+            subprocess.run(command, cwd=state / "uw", env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           check=False)
+        ours_bytes = sum(p.stat().st_size for p in (state / "snapshots").rglob("*") if p.is_file())
+        theirs = sum(p.stat().st_size for p in (state / "uw").glob("cache.db*"))
+        return ours_bytes / pages, theirs / pages
+    finally:
+        server.stop()
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def big_diff_seconds() -> float:
+    """Seconds to diff a ~1 MB text (seed paragraphs) with 20 scattered one-word edits."""
+    import random
+
+    sys.path.insert(0, str(ROOT))
+    from monitor.diff import diff
+
+    paragraphs = [p for seed in sorted((ROOT / "tests" / "fixtures" / "seeds").glob("*.txt"))
+                  for p in seed.read_text().split("\n\n")]
+    rnd = random.Random(1)
+    lines: list[str] = []
+    while sum(map(len, lines)) < 1_000_000:
+        lines.append(rnd.choice(paragraphs))
+    edited = list(lines)
+    for i in rnd.sample(range(len(lines)), 20):
+        words = edited[i].split(" ")
+        words[rnd.randrange(len(words))] = "EDITED"
+        edited[i] = " ".join(words)
+    started = time.perf_counter()
+    change = diff("\n\n".join(lines), "\n\n".join(edited))
+    took = time.perf_counter() - started
+    assert change is not None and change.inserted_words == 20
+    return took
+
+
 def _median(values: list[float]) -> str:
     if not values:
         return "-"
@@ -247,6 +303,11 @@ def main() -> None:
               + (f"; urlwatch css+html2text: {uw:.0f} pages/s; ratio {ours_rate / uw:.2f}x" if uw else ""),
               f"stored per target after the two rounds: {statistics.median(stored) / args.pages / 1024:.1f} KiB",
               f"fast path vs full normalization: {compared} pages compared, {mismatches} differ"]
+    if not args.no_peers:
+        ours_kib, uw_kib = (b / 1024 for b in storage())
+        lines.append(f"bytes on disk per target after 20 diff rounds (50 pages): monitor {ours_kib:.1f} KiB "
+                     f"(text, raw gzip, metadata, state), urlwatch cache {uw_kib:.1f} KiB")
+    lines.append(f"1 MB text with 20 scattered edits: diffed in {big_diff_seconds():.2f} s")
     table = "\n".join(lines)
     print(table)
     if args.md:

@@ -258,7 +258,12 @@ def _failed(target: Target, ctx: CheckContext, checked_at: datetime, state: Targ
 
 
 def _prune(target: Target, ctx: CheckContext, now: datetime) -> None:
-    """Apply the target's `keep` policy; a failure is logged, never fatal."""
+    """Apply the target's `keep_raw` and `keep` policies; a failure is logged, never fatal."""
+    if target.keep_raw is not None:
+        try:
+            ctx.store.drop_raw(target.name, target.keep_raw)
+        except MonitorError as exc:
+            logger.error("%s: could not drop old raw bodies: %s", target.name, exc)
     if target.keep is None:
         return
     try:

@@ -87,6 +87,7 @@ class _TargetSchema(_Schema):
     error_threshold: Annotated[int, Field(ge=1, le=1000)] = 3
     compare_versions: Annotated[int, Field(ge=1, le=50)] = 1
     keep: _KeepSchema | None = None
+    keep_raw: Annotated[int, Field(ge=0, le=100000)] | None = 2
     archive: TargetArchiveSchema | None = None
 
     @field_validator("name")

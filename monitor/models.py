@@ -43,6 +43,7 @@ class Target:
     compare_versions: int = 0
     keep: Retention | None = None
     archive_fallback: bool = False  # blocked or unreachable: use the web archive's newest capture
+    keep_raw: int | None = 2  # raw bodies kept for the newest N snapshots (None: all)
 
 
 @dataclass(frozen=True)

@@ -136,6 +136,23 @@ class SnapshotStore:
             raise StoreError(f"{target} already has snapshots (newest {existing.id}); a baseline must be the first")
         return self.save(target, text.replace("\r\n", "\n"), taken_at=taken_at, source="baseline", origin=origin)
 
+    def drop_raw(self, target: str, keep: int) -> int:
+        """Remove the raw bodies of all but the newest `keep` snapshots (metadata first, so none claims a body
+        that is gone); return how many were removed. Raises StoreError."""
+        removed = 0
+        for snapshot in self.history(target)[keep:]:
+            if not snapshot.has_raw:
+                continue
+            folder = self.target_dir(target)
+            document = {**asdict(snapshot), "has_raw": False, "taken_at": _iso(snapshot.taken_at)}
+            write_json(folder / f"{snapshot.id}.json", document)
+            try:
+                (folder / f"{snapshot.id}.html.gz").unlink(missing_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot remove the raw body of {snapshot.id}: {exc}") from exc
+            removed += 1
+        return removed
+
     def discard(self, snapshot: Snapshot) -> None:
         """Remove a snapshot (metadata first, so it vanishes at once). Raises StoreError."""
         folder = self.target_dir(snapshot.target)

@@ -207,3 +207,17 @@ def test_exclude_and_ignore_apply_before_hashing_and_before_diffing(pipeline: An
         body = path.read_text(encoding="utf-8")
         assert "tells reporters" not in body and "Jan. 3" not in body and "Jan. 2" not in body
     assert "1 fragment matching ignore rules differed" in result.report.read_text(encoding="utf-8")
+
+
+def test_raw_bodies_are_kept_for_the_newest_two_snapshots_by_default(pipeline: Any) -> None:
+    from monitor.verify import verify
+
+    run = pipeline(NATO)
+    for day in range(1, 5):
+        run.serve(edited(NATO, "Airport Jan. 2.", f"Airport Jan. {day + 2}."))
+        assert run.check().status in ("new", "changed")
+    history = run.ctx.store.history(NATO)
+    assert [s.has_raw for s in history] == [True, True, False, False]
+    assert run.ctx.store.read_raw(history[0]) is not None and run.ctx.store.read_raw(history[3]) is None
+    assert len(list((run.ctx.store.root / NATO).glob("*.html.gz"))) == 2
+    assert verify(run.ctx.store.root, run.ctx.reports_dir, now=history[0].taken_at).errors == []
