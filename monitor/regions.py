@@ -15,12 +15,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 import lxml.etree
 import lxml.html
-from lxml.cssselect import CSSSelector
+from cssselect import GenericTranslator
 
 from monitor.models import Target
 from monitor.normalize import PROFILES, Profile
@@ -39,12 +40,27 @@ class Cut:
     fingerprint: str
 
 
+_TRANSLATOR = GenericTranslator()
+
+
+def _xpath_of(css: str) -> str:
+    """Return the XPath for one selector. `parent > tag...` becomes `tag[parent::...]`: the same elements, but
+    only the (few) elements of that tag are tested, not every element for the parent's class."""
+    parts = [p.strip() for p in css.split(">")]
+    if len(parts) == 2 and re.match(r"^[a-z][a-z0-9]*\b", parts[1]) and " " not in parts[0] + parts[1]:
+        child = _TRANSLATOR.css_to_xpath(parts[1], prefix="descendant-or-self::")
+        parent = _TRANSLATOR.css_to_xpath(parts[0], prefix="")
+        return f"{child}[parent::{parent}]"
+    return _TRANSLATOR.css_to_xpath(css, prefix="descendant-or-self::")
+
+
 @lru_cache(maxsize=32)
-def _selector(css: str) -> CSSSelector:
-    return CSSSelector(css)
+def _selector(css: str) -> lxml.etree.XPath:
+    return lxml.etree.XPath(" | ".join(_xpath_of(part) for part in css.split(",")))
 
 
 def _matches(doc: lxml.html.HtmlElement, css: str) -> list[lxml.etree._Element]:
+    """Return the elements matching the CSS selector list `css`, in document order."""
     return _selector(css)(doc) if css else []
 
 
