@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
 import random
-import re
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
+from monitor.blockpage import blocked_reason, soft_not_found
 from monitor.errors import (
     BadContentError,
     BlockedError,
@@ -32,59 +33,12 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 DEFAULT_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 _CHUNK = 64 * 1024
-# Bodies CDNs and bot walls answer with instead of the page.
-_BLOCK_SIGNS = (
-    re.compile(rb"<title>\s*Access Denied\s*</title>", re.I),
-    re.compile(rb"errors\.edgesuite\.net|Reference\s*#\s*\d+\.[0-9a-f]+", re.I),
-    re.compile(rb"Attention Required!\s*\|\s*Cloudflare|cf-error-details|challenge-platform", re.I),
-    re.compile(rb"<title>\s*Just a moment\.\.\.\s*</title>", re.I),
-    re.compile(rb"Request unsuccessful\. Incapsula incident ID", re.I),
-    re.compile(rb"<title>\s*(?:Security check|Are you a robot\??|Human verification|Pardon Our Interruption)"
-               rb"\s*</title>", re.I),
-)
-# One case-sensitive pass over the lower-cased head: an order of magnitude faster than six re.I searches
-# (the patterns have no upper-case escapes such as \S, so lower-casing them keeps their meaning).
-_ANY_BLOCK_SIGN = re.compile(b"|".join(b"(?:" + sign.pattern.lower() + b")" for sign in _BLOCK_SIGNS))
-# Words one of the signs needs: a page with none of them is no block page (substring tests are cheap).
-_BLOCK_WORDS = (b"access denied", b"edgesuite", b"reference", b"cloudflare", b"cf-error", b"challenge-platform",
-                b"just a moment", b"incapsula", b"security check", b"are you a robot", b"human verification",
-                b"pardon our interruption")
-# A captcha widget is a block only on a short page that is little more than the widget (an interstitial);
-# a real article may embed one in a comment form.
-_CAPTCHA_SIGN = re.compile(rb"g-recaptcha|h-captcha|hcaptcha\.com/1/api\.js|google\.com/recaptcha/api\.js|"
-                           rb"challenges\.cloudflare\.com/turnstile", re.I)
-_INTERSTITIAL_MAX = 32 * 1024
-# A "soft 404": status 200, but the page's title says it is an error page.
-_TITLE = re.compile(rb"<title[^>]*>([^<]{0,300})</title>", re.I)
-_SOFT_404 = re.compile(r"^(?:error\s*)?404\b|\b404\s*(?:error|page)\b|^not found$|page\s+not\s+found|"
-                       r"page\s+(?:cannot|can't|could\s+not)\s+be\s+found|page\s+(?:does\s+not|no\s+longer)\s+exist",
-                       re.I)
-
 Clock = Callable[[], datetime]
 
 
 def utcnow() -> datetime:
     """Return the current time as an aware UTC datetime."""
     return datetime.now(UTC)
-
-
-def blocked_reason(body: bytes) -> str | None:
-    """Return a short description if `body` looks like a CDN block page, else None."""
-    head = body[:16384].lower()
-    if any(word in head for word in _BLOCK_WORDS) and _ANY_BLOCK_SIGN.search(head):
-        return "CDN block page (Access Denied / bot challenge)"
-    if len(body) <= _INTERSTITIAL_MAX and _CAPTCHA_SIGN.search(body):
-        return "captcha page instead of content"
-    return None
-
-
-def soft_not_found(body: bytes) -> str | None:
-    """Return the page title if `body` is an error page served with 200 (a "soft 404"), else None."""
-    match = _TITLE.search(body[:16384])
-    if not match:
-        return None
-    title = " ".join(match.group(1).decode("utf-8", "replace").split())
-    return title[:80] if _SOFT_404.search(title) else None
 
 
 def retry_after_seconds(value: str | None, now: datetime) -> float | None:
@@ -113,6 +67,13 @@ class Fetcher:
         self._clock = clock
         self._session = requests.Session()
         self._session.max_redirects = settings.max_redirects
+        # The environment (proxies, CA bundle) is read here once: requests' trust_env re-reads all of
+        # os.environ twice per request, a fifth of a fetch's CPU. (~/.netrc credentials are not used.)
+        self._session.trust_env = False
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        if bundle:
+            self._session.verify = bundle
+        self._proxies: dict[str, dict[str, str]] = {}
         self._session.headers.update({
             "User-Agent": settings.user_agent,
             "Accept": DEFAULT_ACCEPT,
@@ -153,6 +114,14 @@ class Fetcher:
             return replace(fetched, attempts=attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _proxies_for(self, url: str) -> dict[str, str]:
+        """Return the environment's proxies for `url` (HTTP(S)_PROXY, NO_PROXY), remembered per scheme and host."""
+        parts = urlsplit(url)
+        key = f"{parts.scheme}://{parts.netloc}"
+        if key not in self._proxies:
+            self._proxies[key] = requests.utils.get_environ_proxies(url)
+        return self._proxies[key]
+
     def _retry_delay(self, exc: FetchError, attempt: int) -> float | None:
         """Return seconds to wait before the next attempt, or None when `exc` is not worth retrying."""
         if isinstance(exc, BlockedError):
@@ -174,7 +143,7 @@ class Fetcher:
         started = time.monotonic()
         try:
             response = self._session.get(target.url, headers=headers, timeout=target.timeout,
-                                         stream=True, allow_redirects=True)
+                                         stream=True, allow_redirects=True, proxies=self._proxies_for(target.url))
         except requests.RequestException as exc:
             raise _wrap_request_error(exc, target) from exc
         with response:
