@@ -11,6 +11,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import UTC
+from typing import Any
 
 import jinja2
 from flask import Flask, Response, abort, flash, redirect, render_template, request, url_for
@@ -95,15 +96,19 @@ def create_app(settings: Settings, *, token: str | None = None, clock: Clock = u
         return page("list.html", entries, shown=shown, filters=filters, statuses=STATUSES, kinds=KINDS,
                     query=filters.query())
 
-    @app.get("/r/<name>/<report_id>")
-    def report(name: str, report_id: str) -> str:
-        target = name
+    def sidecar_or_404(target: str, report_id: str) -> dict[str, Any]:
+        """The report's sidecar; a 404 for a malformed reference or a report that is not there."""
         if not NAME_RE.match(target) or not REPORT_ID_RE.match(report_id):
             abort(404)
         try:
-            context = render_context(read_sidecar(settings.reports_dir, target, report_id))
+            return read_sidecar(settings.reports_dir, target, report_id)
         except ReportError:
             abort(404)
+
+    @app.get("/r/<name>/<report_id>")
+    def report(name: str, report_id: str) -> str:
+        target = name
+        context = render_context(sidecar_or_404(target, report_id))
         entries = src.entries()
         filters = Filters.from_args(request.args)
         queue = filters.apply(entries)
@@ -114,12 +119,7 @@ def create_app(settings: Settings, *, token: str | None = None, clock: Clock = u
     @app.post("/r/<name>/<report_id>/review")
     def review(name: str, report_id: str) -> Response:
         target = name
-        if not NAME_RE.match(target) or not REPORT_ID_RE.match(report_id):
-            abort(404)
-        try:
-            read_sidecar(settings.reports_dir, target, report_id)
-        except ReportError:
-            abort(404)
+        sidecar_or_404(target, report_id)
         filters = Filters.from_args(request.form)
         if request.form.get("action") == "unreviewed":
             src.reviews.unmark(target, report_id)
