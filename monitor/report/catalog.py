@@ -1,4 +1,4 @@
-"""The reports on disk, read back from their JSON sidecars: listing, lookup by reference, render context.
+"""The reports on disk, read back from their JSON sidecars: listing and lookup by reference.
 
 Everything that shows reports after they were written (static index, feed, CLI, review app) reads them here.
 """
@@ -14,8 +14,7 @@ from typing import Any
 from monitor.durable import read_json
 from monitor.errors import ReportError, StoreError
 from monitor.models import NAME_RE, REPORT_ID_RE
-from monitor.report.render import HEADINGS, MAX_SIDE_ROWS, stamp
-from monitor.report.views import chunks, hunks, rows
+from monitor.report.render import HEADINGS, stamp
 from monitor.review import Review
 
 logger = logging.getLogger(__name__)
@@ -142,36 +141,3 @@ def resolve(entries: list[ReportEntry], ref: str) -> ReportEntry:
         shown = ", ".join(e.ref for e in matches[:3]) + (", ..." if len(matches) > 3 else "")
         raise ReportError(f"{ref!r} matches {len(matches)} reports ({shown}); give more of the id")
     return matches[0]
-
-
-def _ops(doc: dict[str, Any]) -> tuple[tuple[int, str], ...]:
-    return tuple((int(op), str(text)) for op, text in doc.get("ops") or ())
-
-
-def render_context(doc: dict[str, Any]) -> dict[str, Any]:
-    """Return the template variables of `_report_body.html` for a sidecar (the same views as the static report).
-
-    Raises ReportError for a sidecar that is not a report.
-    """
-    try:
-        ops = _ops(doc)
-        kind = str(doc.get("kind", "changed"))
-        side = rows(ops) if ops else []
-        old, new = doc.get("old"), doc.get("new")
-        return {
-            "id": doc["id"], "kind": kind, "heading": HEADINGS.get(kind, kind), "target": doc["target"],
-            "url": doc.get("url"), "final_url": doc.get("final_url"), "title": doc.get("title"),
-            "old": old, "new": new,
-            "old_time": stamp(datetime.fromisoformat(old["taken_at"])) if old else "",
-            "new_time": stamp(datetime.fromisoformat(new["taken_at"])) if new else "",
-            "created_time": stamp(datetime.fromisoformat(doc["created_at"])),
-            "change": {key: doc.get(key, 0) for key in ("inserted_words", "deleted_words", "inserted_chars",
-                                                         "deleted_chars")} if ops else None,
-            "meta": doc.get("meta"), "ignored": int(doc.get("ignored") or 0), "error": doc.get("error"),
-            "failures": int(doc.get("failures") or 0),
-            "failing_since": stamp(datetime.fromisoformat(doc["failing_since"])) if doc.get("failing_since") else "",
-            "ops": ops, "chunks": chunks(ops), "rows": side if len(side) <= MAX_SIDE_ROWS else None,
-            "hunks": hunks(ops),
-        }
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ReportError(f"invalid report sidecar: {exc}") from exc

@@ -6,15 +6,14 @@ Layout of `<reports_dir>/<target>/`: one report per change or error event, named
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from monitor.durable import write_atomic, write_json
 from monitor.errors import ReportError, StoreError
-from monitor.models import ChangeReport, MetaChange, Snapshot
+from monitor.models import ChangeReport
 from monitor.report.catalog import sidecars
-from monitor.report.render import render_html, render_text
+from monitor.report.render import render_document, report_document
 from monitor.retention import ReportRef
 
 logger = logging.getLogger(__name__)
@@ -27,54 +26,16 @@ def write_report(reports_dir: Path, report: ChangeReport) -> Path:
     """
     folder = reports_dir / report.target.name
     html_path = folder / f"{report.id}.html"
+    document = report_document(report)
     try:
-        write_atomic(html_path, render_html(report, report.created_at).encode("utf-8"))
-        write_atomic(folder / f"{report.id}.txt", render_text(report, report.created_at).encode("utf-8"))
-        write_json(folder / f"{report.id}.json", _sidecar(report, html_path.name))
+        write_atomic(html_path, render_document("report.html", document, report.created_at).encode("utf-8"))
+        write_atomic(folder / f"{report.id}.txt",
+                     render_document("report.txt", document, report.created_at).encode("utf-8"))
+        write_json(folder / f"{report.id}.json", {**document, "html": html_path.name, "text": f"{report.id}.txt"})
     except StoreError as exc:
         raise ReportError(str(exc)) from exc
     logger.info("%s: %s report written to %s", report.target.name, report.kind, html_path)
     return html_path
-
-
-def _snap(snapshot: Snapshot | None) -> dict[str, Any] | None:
-    if snapshot is None:
-        return None
-    return {"id": snapshot.id, "taken_at": snapshot.taken_at.isoformat(), "source": snapshot.source}
-
-
-def _meta(meta: MetaChange | None) -> dict[str, Any] | None:
-    if meta is None:
-        return None
-    return {"title": meta.title, "final_url": meta.final_url, "status": meta.status,
-            "links_added": list(meta.links_added), "links_removed": list(meta.links_removed)}
-
-
-def _sidecar(report: ChangeReport, html_name: str) -> dict[str, Any]:
-    change = report.change
-    return {
-        "id": report.id,
-        "kind": report.kind,
-        "target": report.target.name,
-        "url": report.target.url,
-        "final_url": report.new.final_url if report.new else None,
-        "title": (report.new or report.old).title if (report.new or report.old) else None,
-        "created_at": report.created_at.astimezone(UTC).isoformat(),
-        "old": _snap(report.old),
-        "new": _snap(report.new),
-        "inserted_chars": change.inserted_chars if change else 0,
-        "deleted_chars": change.deleted_chars if change else 0,
-        "inserted_words": change.inserted_words if change else 0,
-        "deleted_words": change.deleted_words if change else 0,
-        "ignored": report.ignored,
-        "meta": _meta(report.meta),
-        "error": report.error,
-        "failures": report.failures,
-        "failing_since": report.failing_since.astimezone(UTC).isoformat() if report.failing_since else None,
-        "html": html_name,
-        "text": f"{report.id}.txt",
-        "ops": [[op, text] for op, text in change.ops] if change else [],
-    }
 
 
 def report_refs(reports_dir: Path, target: str) -> list[ReportRef]:

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import jinja2
 
 from monitor.errors import ReportError
-from monitor.models import ChangeReport
+from monitor.models import ChangeReport, MetaChange, Snapshot
 from monitor.report.views import chunks, hunks, rows
 
 HEADINGS = {"changed": "Changed", "error": "Failing", "removed": "Page removed", "recovered": "Recovered"}
@@ -51,50 +51,89 @@ def is_web_url(url: str | None) -> bool:
     return bool(url) and urlsplit(url).scheme in ("http", "https") and bool(urlsplit(url).netloc)
 
 
-def report_context(report: ChangeReport, generated_at: datetime) -> dict[str, Any]:
-    """Return the template variables describing `report` (shared by the HTML, text and email forms)."""
+def _snapshot_document(snapshot: Snapshot | None) -> dict[str, Any] | None:
+    if snapshot is None:
+        return None
+    return {"id": snapshot.id, "taken_at": snapshot.taken_at.isoformat(), "source": snapshot.source}
+
+
+def _meta_document(meta: MetaChange | None) -> dict[str, Any] | None:
+    if meta is None:
+        return None
+    return {"title": meta.title, "final_url": meta.final_url, "status": meta.status,
+            "links_added": list(meta.links_added), "links_removed": list(meta.links_removed)}
+
+
+def report_document(report: ChangeReport) -> dict[str, Any]:
+    """Return `report` as a JSON-ready document: what its sidecar stores and every view is rendered from."""
     change = report.change
-    ops = change.ops if change else ()
-    side = rows(ops) if change else []
     return {
         "id": report.id,
         "kind": report.kind,
-        "heading": HEADINGS[report.kind],
         "target": report.target.name,
         "url": report.target.url,
         "final_url": report.new.final_url if report.new else None,
-        "old": report.old,
-        "new": report.new,
-        "old_time": stamp(report.old.taken_at) if report.old else "",
-        "new_time": stamp(report.new.taken_at) if report.new else "",
-        "created_time": stamp(report.created_at),
-        "change": change,
-        "meta": report.meta,
+        "title": (report.new or report.old).title if (report.new or report.old) else None,
+        "created_at": report.created_at.astimezone(UTC).isoformat(),
+        "old": _snapshot_document(report.old),
+        "new": _snapshot_document(report.new),
+        "inserted_chars": change.inserted_chars if change else 0,
+        "deleted_chars": change.deleted_chars if change else 0,
+        "inserted_words": change.inserted_words if change else 0,
+        "deleted_words": change.deleted_words if change else 0,
         "ignored": report.ignored,
+        "meta": _meta_document(report.meta),
         "error": report.error,
         "failures": report.failures,
-        "failing_since": stamp(report.failing_since),
-        "ops": ops,
-        "chunks": chunks(ops),
-        "rows": side if len(side) <= MAX_SIDE_ROWS else None,
-        "hunks": hunks(ops),
-        "generated_at": stamp(generated_at),
+        "failing_since": report.failing_since.astimezone(UTC).isoformat() if report.failing_since else None,
+        "ops": [[op, text] for op, text in change.ops] if change else [],
     }
+
+
+def document_context(doc: dict[str, Any]) -> dict[str, Any]:
+    """Return the template variables describing a report document (a sidecar): the static report, its text
+    form and the review app all render from these, so they show the same views.
+
+    Raises ReportError for a document that is not a report.
+    """
+    try:
+        ops = tuple((int(op), str(text)) for op, text in doc.get("ops") or ())
+        kind = str(doc.get("kind", "changed"))
+        side = rows(ops) if ops else []
+        old, new = doc.get("old"), doc.get("new")
+        return {
+            "id": doc["id"], "kind": kind, "heading": HEADINGS.get(kind, kind), "target": doc["target"],
+            "url": doc.get("url"), "final_url": doc.get("final_url"), "title": doc.get("title"),
+            "old": old, "new": new,
+            "old_time": stamp(datetime.fromisoformat(old["taken_at"])) if old else "",
+            "new_time": stamp(datetime.fromisoformat(new["taken_at"])) if new else "",
+            "created_time": stamp(datetime.fromisoformat(doc["created_at"])),
+            "change": {key: doc.get(key, 0) for key in ("inserted_words", "deleted_words", "inserted_chars",
+                                                         "deleted_chars")} if ops else None,
+            "meta": doc.get("meta"), "ignored": int(doc.get("ignored") or 0), "error": doc.get("error"),
+            "failures": int(doc.get("failures") or 0),
+            "failing_since": stamp(datetime.fromisoformat(doc["failing_since"])) if doc.get("failing_since") else "",
+            "ops": ops, "chunks": chunks(ops), "rows": side if len(side) <= MAX_SIDE_ROWS else None,
+            "hunks": hunks(ops),
+        }
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ReportError(f"invalid report document: {exc}") from exc
 
 
 def render_html(report: ChangeReport, generated_at: datetime) -> str:
     """Return the report's HTML page. Raises ReportError if a template fails."""
-    return _render("report.html", report, generated_at)
+    return render_document("report.html", report_document(report), generated_at)
 
 
 def render_text(report: ChangeReport, generated_at: datetime) -> str:
     """Return the report as plain text: summary, metadata changes and the changes-only view with
     [-deleted-] and {+inserted+} marks. Raises ReportError if a template fails."""
-    return _render("report.txt", report, generated_at)
+    return render_document("report.txt", report_document(report), generated_at)
 
 
-def _render(name: str, report: ChangeReport, generated_at: datetime) -> str:
+def render_document(name: str, doc: dict[str, Any], generated_at: datetime) -> str:
+    """Return template `name` rendered for a report document. Raises ReportError."""
     try:
-        return environment().get_template(name).render(report_context(report, generated_at))
+        return environment().get_template(name).render(document_context(doc), generated_at=stamp(generated_at))
     except jinja2.TemplateError as exc:
-        raise ReportError(f"cannot render {name} for {report.target.name}: {exc}") from exc
+        raise ReportError(f"cannot render {name} for {doc.get('target')}: {exc}") from exc

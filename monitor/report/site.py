@@ -22,8 +22,8 @@ import jinja2
 from monitor.durable import write_atomic
 from monitor.errors import ReportError, StoreError
 from monitor.models import NAME_RE, Snapshot
-from monitor.report.catalog import ReportEntry, list_reports, read_sidecar, render_context
-from monitor.report.render import environment, stamp, xml_text
+from monitor.report.catalog import ReportEntry, list_reports, read_sidecar
+from monitor.report.render import document_context, environment, stamp, xml_text
 from monitor.review import Review, ReviewStore
 from monitor.store import SnapshotStore
 
@@ -185,7 +185,7 @@ def _feed(env: jinja2.Environment, reports_dir: Path, entries: list[ReportEntry]
     items = []
     for e in entries[:FEED_ENTRIES]:
         try:
-            context = render_context(read_sidecar(reports_dir, e.target, e.id))
+            context = document_context(read_sidecar(reports_dir, e.target, e.id))
         except ReportError as exc:
             logger.warning("feed: skipping %s: %s", e.ref, exc)
             continue

@@ -20,9 +20,9 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from monitor.diff import diff
 from monitor.errors import MonitorError, ReportError, StoreError
 from monitor.fetch import Clock, utcnow
-from monitor.models import NAME_RE, REPORT_ID_RE, Settings
-from monitor.report.catalog import ReportEntry, list_reports, read_sidecar, render_context, resolve
-from monitor.report.render import is_web_url, stamp
+from monitor.models import NAME_RE, REPORT_ID_RE, ChangeReport, Settings, Target
+from monitor.report.catalog import ReportEntry, list_reports, read_sidecar, resolve
+from monitor.report.render import document_context, is_web_url, report_document, stamp
 from monitor.report.site import publish
 from monitor.review import ReviewStore
 from monitor.store import SnapshotStore
@@ -108,7 +108,7 @@ def create_app(settings: Settings, *, token: str | None = None, clock: Clock = u
     @app.get("/r/<name>/<report_id>")
     def report(name: str, report_id: str) -> str:
         target = name
-        context = render_context(sidecar_or_404(target, report_id))
+        context = document_context(sidecar_or_404(target, report_id))
         entries = src.entries()
         filters = Filters.from_args(request.args)
         queue = filters.apply(entries)
@@ -168,15 +168,10 @@ def create_app(settings: Settings, *, token: str | None = None, clock: Clock = u
             change = diff(src.store.read_text(old), src.store.read_text(new))
         except StoreError:
             abort(404)
-        doc = {"id": f"{old.id} → {new.id}", "kind": "changed", "target": target,
-               "url": (settings.target(target).url if settings.target(target) else new.url),
-               "final_url": new.final_url, "created_at": src.clock().isoformat(),
-               "old": {"id": old.id, "taken_at": old.taken_at.isoformat(), "source": old.source},
-               "new": {"id": new.id, "taken_at": new.taken_at.isoformat(), "source": new.source},
-               "ops": [list(op) for op in change.ops] if change else [],
-               **({"inserted_words": change.inserted_words, "deleted_words": change.deleted_words,
-                   "inserted_chars": change.inserted_chars, "deleted_chars": change.deleted_chars} if change else {})}
-        return page("compare.html", src.entries(), **render_context(doc), same=change is None)
+        watched = settings.target(target) or Target(name=target, url=new.url or "")
+        doc = report_document(ChangeReport(target=watched, kind="changed", created_at=src.clock(), old=old, new=new,
+                                           change=change))
+        return page("compare.html", src.entries(), **document_context(doc), same=change is None)
 
     @app.get("/t/<target>/s/<snapshot_id>.txt")
     def snapshot_text(target: str, snapshot_id: str) -> Response:
