@@ -120,7 +120,7 @@ def check_reports(reports_dir: Path, good: set[tuple[str, str]], result: Verific
     if not reports_dir.is_dir():
         return
     listed: set[str] = set()
-    readable = {(t, p.stem) for t, p, _ in sidecars(reports_dir)}
+    readable = {(t, p.stem): doc for t, p, doc in sidecars(reports_dir)}
     for folder in sorted(p for p in reports_dir.iterdir() if p.is_dir() and NAME_RE.match(p.name)):
         ids = {_stem(p.name) for p in folder.iterdir() if REPORT_ID_RE.match(_stem(p.name))}
         for rid in sorted(ids):
@@ -131,10 +131,10 @@ def check_reports(reports_dir: Path, good: set[tuple[str, str]], result: Verific
                 result.findings.append(Finding(files, "report files without a sidecar (an interrupted write; "
                                                       "invisible)", "notice"))
                 continue
-            if (folder.name, rid) not in readable:
+            doc = readable.get((folder.name, rid))
+            if doc is None:
                 result.findings.append(Finding(files, "report sidecar not readable"))
                 continue
-            doc = read_json(folder / f"{rid}.json")
             missing = [s for s in (".html", ".txt") if not (folder / f"{rid}{s}").exists()]
             gone = [side["id"] for side in (doc.get("old"), doc.get("new"))
                     if isinstance(side, dict) and (folder.name, side.get("id")) not in good]

@@ -22,7 +22,7 @@ import jinja2
 from monitor.errors import ReportError
 from monitor.models import EmailSettings
 from monitor.report.render import HEADINGS, environment, stamp
-from monitor.report.views import Chunk, Hunk, hunks
+from monitor.report.views import Hunk, hunks_within
 
 # Headers are kept on one line up to RFC 5322's 998 characters: folding at 78 makes Python's own parser
 # read back a leading space in a folded Subject.
@@ -57,45 +57,6 @@ def _link(doc: dict[str, Any], reports_dir: Path, report_url: str | None) -> str
     return (reports_dir / name).resolve().as_uri()
 
 
-def _cut(doc: dict[str, Any], budget: int) -> tuple[tuple[Hunk, ...], bool, int]:
-    """Return the hunks that fit in `budget` characters, whether some were left out, and the characters used."""
-    ops = tuple((int(op), str(text)) for op, text in doc.get("ops") or ())
-    kept: list[Hunk] = []
-    used = 0
-    all_hunks = hunks(ops)
-    for hunk in all_hunks:
-        size = sum(len(t) for c in hunk.chunks for _, t in c.ops)
-        if used + size > budget and kept:
-            break
-        if used + size > budget:  # one huge hunk: keep its first chunks, the last one clipped to the budget
-            chunks = []
-            for chunk in hunk.chunks:
-                size = sum(len(t) for _, t in chunk.ops)
-                if used + size > budget:
-                    chunks.append(_clip(chunk, budget - used))
-                    used = budget
-                    break
-                chunks.append(chunk)
-                used += size
-            kept.append(Hunk(tuple(chunks), hunk.old_start, hunk.new_start))
-            return tuple(kept), True, used
-        kept.append(hunk)
-        used += size
-    return tuple(kept), len(kept) < len(all_hunks), used
-
-
-def _clip(chunk: Chunk, limit: int) -> Chunk:
-    """Return `chunk` with its operations cut after `limit` characters (at least the start of its first change)."""
-    ops: list[tuple[int, str]] = []
-    left = max(limit, 200)
-    for op, text in chunk.ops:
-        if left <= 0:
-            break
-        ops.append((op, text[:left] + ("…" if len(text) > left else "")))
-        left -= len(text)
-    return Chunk(tuple(ops), (), ())
-
-
 def subject(docs: list[dict[str, Any]]) -> str:
     """Return the subject naming the kinds, counts and targets (page titles only for a single report)."""
     if len(docs) == 1:
@@ -127,7 +88,8 @@ def compose(docs: list[dict[str, Any]], settings: EmailSettings, reports_dir: Pa
     budget = max(500, settings.max_diff_chars // max(1, len(docs)))
     items = []
     for doc in docs:
-        cut, truncated, _ = _cut(doc, budget)
+        ops = tuple((int(op), str(text)) for op, text in doc.get("ops") or ())
+        cut, truncated = hunks_within(ops, budget)
         items.append(MailItem(doc=doc, heading=HEADINGS.get(doc["kind"], doc["kind"]),
                               link=_link(doc, reports_dir, settings.report_url), hunks=cut, truncated=truncated))
     context = {"items": items, "generated_at": stamp(now), "stamp": lambda iso: stamp(datetime.fromisoformat(iso))

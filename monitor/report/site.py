@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ from monitor.errors import ReportError, StoreError
 from monitor.models import NAME_RE, Snapshot
 from monitor.report.catalog import ReportEntry, list_reports, read_sidecar
 from monitor.report.render import document_context, environment, stamp, xml_text
+from monitor.report.views import hunks_within
 from monitor.review import Review, ReviewStore
 from monitor.store import SnapshotStore
 
@@ -49,11 +51,19 @@ def rfc3339(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def target_summaries(entries: list[ReportEntry], names: Iterable[str]) -> list[TargetSummary]:
-    """Return a summary per target name (sorted), counting `entries`."""
+def by_target(entries: list[ReportEntry]) -> dict[str, list[ReportEntry]]:
+    """Return the entries grouped by target, each group in the given (newest-first) order."""
+    groups: dict[str, list[ReportEntry]] = defaultdict(list)
+    for e in entries:
+        groups[e.target].append(e)
+    return groups
+
+
+def target_summaries(groups: dict[str, list[ReportEntry]], names: Iterable[str]) -> list[TargetSummary]:
+    """Return a summary per target name (sorted), counting its reports."""
     out = []
     for name in sorted(set(names)):
-        mine = [e for e in entries if e.target == name]
+        mine = groups.get(name, [])
         out.append(TargetSummary(name, len(mine), sum(1 for e in mine if not e.reviewed),
                                  mine[0].when if mine else ""))
     return out
@@ -81,7 +91,8 @@ def publish(reports_dir: Path, store: SnapshotStore, now: datetime, targets: Ite
     """
     entries = list_reports(reports_dir, _reviews(reports_dir))
     names = _target_names(reports_dir, store)
-    summaries = target_summaries(entries, names)
+    groups = by_target(entries)
+    summaries = target_summaries(groups, names)
     generated = stamp(now)
     env = environment()
     try:
@@ -93,7 +104,7 @@ def publish(reports_dir: Path, store: SnapshotStore, now: datetime, targets: Ite
         wanted = names if targets is None else (set(targets) & names) | {
             n for n in names if not (reports_dir / n / "index.html").exists()}
         for name in sorted(wanted):
-            mine = [e for e in entries if e.target == name]
+            mine = groups.get(name, [])
             _write(reports_dir / name / "index.html", env.get_template("index.html").render(
                 entries=mine, targets=summaries, target=name, root="../", generated_at=generated))
             _write(reports_dir / name / "history.html", env.get_template("history.html").render(
@@ -127,8 +138,7 @@ class SiteUpdates:
     def flush(self, now: datetime) -> None:
         """Regenerate the pages of the targets touched since the last flush; a failure is logged and retried
         on the next flush."""
-        with self._lock:
-            names, self._dirty = self._dirty, set()
+        names = self.take()
         if not names:
             return
         try:
@@ -189,15 +199,9 @@ def _feed(env: jinja2.Environment, reports_dir: Path, entries: list[ReportEntry]
         except ReportError as exc:
             logger.warning("feed: skipping %s: %s", e.ref, exc)
             continue
-        hunks = context["hunks"]
-        shown, size = [], 0
-        for hunk in hunks:
-            size += sum(len(text) for chunk in hunk.chunks for _, text in chunk.ops)
-            if shown and size > FEED_CONTENT_CHARS:
-                break
-            shown.append(hunk)
+        shown, _ = hunks_within(context["ops"], FEED_CONTENT_CHARS)
         body = env.get_template("_feed_entry.html").render(
-            **{**context, "hunks": shown, "cut": len(hunks) - len(shown)})
+            **{**context, "hunks": shown, "cut": len(context["hunks"]) - len(shown)})
         items.append({"entry": e, "id": _entry_id(context["url"], e), "updated": rfc3339(e.created_at),
                       "url": context["url"], "content": xml_text(body)})
     feed_id = uuid.uuid5(uuid.NAMESPACE_URL, f"file://{reports_dir.resolve().as_posix()}#monitor-feed").urn

@@ -145,3 +145,44 @@ def _trim(hunk: list[Chunk]) -> list[Chunk]:
     while hunk and hunk[-1].blank:
         hunk.pop()
     return hunk
+
+
+def hunks_within(ops: Ops, budget: int) -> tuple[tuple[Hunk, ...], bool]:
+    """Return the changes-only hunks that fit in `budget` characters and whether some were left out or cut.
+
+    One hunk larger than the budget keeps its first chunks, the last of them clipped (a mail or a feed entry
+    about a change inside a 1 MB line still shows the change).
+    """
+    kept: list[Hunk] = []
+    used = 0
+    all_hunks = hunks(ops)
+    for hunk in all_hunks:
+        size = sum(len(t) for c in hunk.chunks for _, t in c.ops)
+        if used + size > budget and kept:
+            break
+        if used + size > budget:
+            chunks = []
+            for chunk in hunk.chunks:
+                size = sum(len(t) for _, t in chunk.ops)
+                if used + size > budget:
+                    chunks.append(_clip(chunk, budget - used))
+                    break
+                chunks.append(chunk)
+                used += size
+            kept.append(Hunk(tuple(chunks), hunk.old_start, hunk.new_start))
+            return tuple(kept), True
+        kept.append(hunk)
+        used += size
+    return tuple(kept), len(kept) < len(all_hunks)
+
+
+def _clip(chunk: Chunk, limit: int) -> Chunk:
+    """Return `chunk` with its operations cut after `limit` characters (at least the start of its first change)."""
+    ops: list[tuple[int, str]] = []
+    left = max(limit, 200)
+    for op, text in chunk.ops:
+        if left <= 0:
+            break
+        ops.append((op, text[:left] + ("…" if len(text) > left else "")))
+        left -= len(text)
+    return Chunk(tuple(ops), (), ())
