@@ -180,9 +180,7 @@ class Fetcher:
                 if time.monotonic() > deadline:
                     raise TransientFetchError(f"body not received within {deadline - started:.0f}s")
                 chunks.append(chunk)
-        except urllib3.exceptions.HTTPError as exc:
-            raise _wrap_urllib3_error(exc, target) from exc
-        except requests.RequestException as exc:
+        except (urllib3.exceptions.HTTPError, requests.RequestException) as exc:
             raise _wrap_request_error(exc, target) from exc
         return b"".join(chunks)
 
@@ -227,20 +225,8 @@ def _check_content(body: bytes, content_type: str | None, status: int) -> None:
         raise SoftNotFoundError(f"HTTP {status} but the page says it is not found (title {title!r})", 404)
 
 
-def _wrap_urllib3_error(exc: urllib3.exceptions.HTTPError, target: Target) -> FetchError:
-    """Return a one-line monitor error for a failure while reading a body."""
-    host = urlsplit(target.url).netloc
-    if isinstance(exc, urllib3.exceptions.ReadTimeoutError):
-        return TransientFetchError(f"read timeout after {target.timeout:g}s ({host})")
-    if isinstance(exc, urllib3.exceptions.DecodeError):
-        return BadContentError("body could not be decompressed")
-    if isinstance(exc, urllib3.exceptions.SSLError):
-        return TransientFetchError(f"TLS error talking to {host}")
-    return TransientFetchError(f"connection broken mid-body ({host})")
-
-
-def _wrap_request_error(exc: requests.RequestException, target: Target) -> FetchError:
-    """Return a one-line monitor error for a requests exception."""
+def _wrap_request_error(exc: requests.RequestException | urllib3.exceptions.HTTPError, target: Target) -> FetchError:
+    """Return a one-line monitor error for a requests exception, or a urllib3 one raised while reading a body."""
     host = urlsplit(target.url).netloc
     text = repr(exc)
     if isinstance(exc, requests.TooManyRedirects):
@@ -250,19 +236,19 @@ def _wrap_request_error(exc: requests.RequestException, target: Target) -> Fetch
         return BadContentError(f"redirected to an unusable URL ({str(exc).splitlines()[0][:120]})")
     if isinstance(exc, requests.ConnectTimeout):
         return TransientFetchError(f"connect timeout after {target.timeout:g}s ({host})")
-    if isinstance(exc, (requests.ReadTimeout, requests.exceptions.ReadTimeout)):
+    if isinstance(exc, (requests.ReadTimeout, urllib3.exceptions.ReadTimeoutError)):
         return TransientFetchError(f"read timeout after {target.timeout:g}s ({host})")
     if "NameResolution" in text or "Name or service not known" in text or "getaddrinfo" in text \
             or "Temporary failure in name resolution" in text:
         return TransientFetchError(f"cannot resolve host {urlsplit(target.url).hostname}")
     if "Connection refused" in text or "ConnectionRefused" in text:
         return TransientFetchError(f"connection refused ({host})")
-    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
-        return TransientFetchError(f"connection broken mid-body ({host})")
-    if isinstance(exc, requests.exceptions.ContentDecodingError):
+    if isinstance(exc, (requests.exceptions.ContentDecodingError, urllib3.exceptions.DecodeError)):
         return BadContentError("body could not be decompressed")
-    if isinstance(exc, requests.exceptions.SSLError):
+    if isinstance(exc, (requests.exceptions.SSLError, urllib3.exceptions.SSLError)):
         return TransientFetchError(f"TLS error talking to {host}")
+    if isinstance(exc, (requests.exceptions.ChunkedEncodingError, urllib3.exceptions.HTTPError)):
+        return TransientFetchError(f"connection broken mid-body ({host})")
     if isinstance(exc, requests.ConnectionError):
         return TransientFetchError(f"connection failed ({host}): {type(exc.__context__ or exc).__name__}")
     return TransientFetchError(f"request failed ({host}): {type(exc).__name__}")

@@ -109,9 +109,10 @@ class Daemon:
         self._status_dirty = threading.Event()
 
     def _refresh_site(self) -> None:
-        """Regenerate the static index pages once at start (a crash may have left them a report behind)."""
+        """Regenerate the top index and feed once at start (a crash may have left them a report behind); a
+        target's own pages are regenerated with its next change, so start-up stays short with many targets."""
         try:
-            publish(self.settings.reports_dir, self.store, self._clock())
+            publish(self.settings.reports_dir, self.store, self._clock(), targets=())
         except MonitorError as exc:
             logger.error("could not refresh the report index: %s", exc)
 
