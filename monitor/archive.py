@@ -33,7 +33,6 @@ from monitor.models import ArchiveSettings, Fetched, FetchSettings, Target
 
 logger = logging.getLogger(__name__)
 
-CDX_FIELDS = ("urlkey", "timestamp", "original", "mimetype", "statuscode", "digest", "length")
 RETRY_STATUSES = (500, 502, 503, 504)
 
 
@@ -80,19 +79,16 @@ def parse_cdx(body: bytes) -> tuple[list[Capture], str | None]:
     resume = None
     if len(rows) >= 2 and rows[-2] == [] and len(rows[-1]) == 1:
         resume, rows = str(rows[-1][0]), rows[:-2]
-    try:
-        index = {name: header.index(name) for name in ("timestamp", "original", "digest")}
-    except ValueError as exc:
-        raise FetchError(f"the archive's CDX header lacks a field: {header}") from exc
+    if not {"timestamp", "original", "digest"} <= set(map(str, header)):
+        raise FetchError(f"the archive's CDX header lacks a field: {header}")
     captures = []
     for row in rows:
         if len(row) != len(header):
             continue
-        values = dict(zip(header, row, strict=True))
+        values = {name: str(value) for name, value in zip(header, row, strict=True)}
+        capture = Capture(timestamp=values["timestamp"], original=values["original"], digest=values["digest"],
+                          statuscode=values.get("statuscode", "200"), mimetype=values.get("mimetype", ""))
         try:
-            capture = Capture(timestamp=str(row[index["timestamp"]]), original=str(row[index["original"]]),
-                              digest=str(row[index["digest"]]), statuscode=str(values.get("statuscode", "200")),
-                              mimetype=str(values.get("mimetype", "")))
             capture.taken_at  # noqa: B018 - validates the timestamp
         except ValueError:
             logger.warning("skipping a CDX row with a bad timestamp: %s", row)
@@ -112,7 +108,6 @@ class Archive:
         self._monotonic = monotonic
         self._turn = threading.Lock()
         self._last: float | None = None
-        self.requests = 0
 
     def __enter__(self) -> Archive:
         return self
@@ -132,7 +127,6 @@ class Archive:
                 if wait > 0:
                     self._sleep(wait)
             try:
-                self.requests += 1
                 return self._fetcher.fetch(Target(name="archive", url=url, timeout=self.settings.timeout), html=html)
             finally:
                 self._last = self._monotonic()
@@ -181,9 +175,8 @@ class Archive:
             found += page
             if not resume:
                 break
-        seen: set[str] = set()
-        unique = [c for c in sorted(found, key=lambda c: c.timestamp) if not (c.key in seen or seen.add(c.key))]
-        return unique
+        unique = {c.key: c for c in found}  # pages may overlap at their edges
+        return sorted(unique.values(), key=lambda c: c.timestamp)
 
     def replay(self, capture: Capture) -> Fetched:
         """Return the capture's raw body (id_ replay), checked like a live page. Raises FetchError."""
