@@ -82,6 +82,7 @@ def check_target(target: Target, ctx: CheckContext) -> CheckResult:
         # Another process (daemon or one-off check) may be on this target: never write it concurrently.
         with ctx.store.lock_target(target.name, ctx.lock_wait):
             state, state_error = _read_state(ctx.store, target.name)
+            before = state
             try:
                 if state_error is not None:
                     raise state_error
@@ -95,7 +96,7 @@ def check_target(target: Target, ctx: CheckContext) -> CheckResult:
                 result, state = _failed(target, ctx, checked_at, state,
                                         f"internal error: {type(exc).__name__}: {exc}", "internal", None)
             result = replace(result, duration=time.monotonic() - started)
-            _save_state(ctx.store, target.name, state)
+            _save_state(ctx.store, target.name, state, None if state_error else before)
     except MonitorError as exc:  # the lock itself: busy elsewhere, or the folder is unusable
         result = replace(_error(target, checked_at, str(exc), exc.kind), duration=time.monotonic() - started)
         logger.warning("%s: not checked: %s", target.name, exc)
@@ -143,7 +144,7 @@ def _compare(target: Target, ctx: CheckContext, state: TargetState, previous: Sn
         # The content regions, rules, final URL and status are what they were when the newest snapshot
         # was compared: the full path would find the same text, title and links, so "unchanged".
         return _Outcome("unchanged", fetched, previous, fingerprint=fingerprint)
-    content = extract(piece.html if piece else html, target.profile, target.select, target.exclude)
+    content = (piece.content() if piece else None) or extract(html, target.profile, target.select, target.exclude)
     if previous is None:
         return _Outcome("new", fetched, None, snapshot=_save(store, target, content, fetched), fingerprint=fingerprint)
     # Ignore rules apply before comparing, so ignored text can never show up as a change.
@@ -293,9 +294,9 @@ def _publish(ctx: CheckContext, name: str, now: datetime) -> None:
         logger.error("%s: could not update the report index: %s", name, exc)
 
 
-def _save_state(store: SnapshotStore, name: str, state: TargetState) -> None:
+def _save_state(store: SnapshotStore, name: str, state: TargetState, previous: TargetState | None) -> None:
     try:
-        store.save_state(name, state)
+        store.save_state(name, state, previous)
     except MonitorError as exc:
         logger.error("%s: could not save state: %s", name, exc)
 

@@ -96,8 +96,19 @@ def _snap_to_words(ops: Ops) -> Ops:
     """Return `ops` with every edit widened to whole words.
 
     The semantic clean-up works on characters and may factor common letters out of a replaced pair
-    ("will suspen[-d-]" / "has suspende[+d+]"); a mark must never start or end inside a word.
+    ("will suspen[-d-]" / "has suspende[+d+]"); a mark must never start or end inside a word. Widening one
+    end of an edit can empty an equality and join it to the next edit, whose other end may then sit inside
+    a word ("in" | "formed NATO"), so this repeats until nothing moves (each pass only grows the edits).
     """
+    while True:
+        snapped = _widen(ops)
+        if snapped == ops:
+            return snapped
+        ops = snapped
+
+
+def _widen(ops: Ops) -> Ops:
+    """One pass of _snap_to_words: widen each edit over the word parts touching its two ends."""
     groups: list[list[str]] = []  # [text] for an equality, [deleted, inserted] for an edit
     for op, text in ops:
         if op == 0:

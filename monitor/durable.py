@@ -14,14 +14,16 @@ from monitor.errors import StoreError
 FORMAT_VERSION = 1
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes, *, sync_dir: bool = True) -> None:
     """Write `data` to `path` so that readers see the old file or the whole new one, never a part.
 
+    The new file's content is on disk before it replaces the old one. With `sync_dir` (the default) the
+    replacement itself is made durable too (the folder is fsynced); without it, a power cut right after may
+    bring back the previous (whole) file: for records that are cheap to lose, such as a check's timestamp.
     Raises StoreError when the disk refuses (full, read-only, permissions).
     """
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp = _temp_file(path)
     except OSError as exc:
         raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
     try:
@@ -31,11 +33,21 @@ def write_atomic(path: Path, data: bytes) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        if sync_dir:
+            _fsync_dir(path.parent)
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def _temp_file(path: Path) -> tuple[int, str]:
+    """Return an open temp file beside `path` (creating the folder when it is missing). Raises OSError."""
+    try:
+        return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -51,10 +63,11 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def write_json(path: Path, document: dict[str, Any]) -> None:
-    """Atomically write `document` as JSON with `"version": 1` first. Raises StoreError."""
+def write_json(path: Path, document: dict[str, Any], *, sync_dir: bool = True) -> None:
+    """Atomically write `document` as JSON with `"version": 1` first (see write_atomic). Raises StoreError."""
     body = {"version": FORMAT_VERSION, **{k: v for k, v in document.items() if k != "version"}}
-    write_atomic(path, (json.dumps(body, indent=1, ensure_ascii=False, sort_keys=False) + "\n").encode())
+    write_atomic(path, (json.dumps(body, indent=1, ensure_ascii=False, sort_keys=False) + "\n").encode(),
+                 sync_dir=sync_dir)
 
 
 def read_json(path: Path) -> dict[str, Any]:

@@ -29,11 +29,11 @@ BLOCK_TAGS = frozenset({
     "tbody", "thead", "tfoot", "tr", "ul",
 })
 CELL_TAGS = frozenset({"td", "th"})
-_ASCII_WS = re.compile(r"[ \t\n\r\f\v]+")
+ASCII_WS = re.compile(r"[ \t\n\r\f\v]+")
 # Invisible characters that are no content: zero-width space, word joiner, BOM, and the bidi embedding,
 # override and isolate controls (which can make a report show text in another order than the page's).
 # ZWJ/ZWNJ and the LRM/RLM marks stay: they shape real text.
-_INVISIBLE = re.compile("[\u200b\u2060\ufeff\u202a-\u202e\u2066-\u2069]")
+INVISIBLE = re.compile("[\u200b\u2060\ufeff\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ def _title(soup: BeautifulSoup, prof: Profile) -> str | None:
     for selector in prof.title.split(","):
         node = soup.select_one(selector.strip())
         if node is not None:
-            title = _ASCII_WS.sub(" ", _INVISIBLE.sub("", node.get_text())).strip()
+            title = ASCII_WS.sub(" ", INVISIBLE.sub("", node.get_text())).strip()
             if title:
                 return unicodedata.normalize("NFC", title)
     return None
@@ -148,7 +148,7 @@ def _regions(soup: BeautifulSoup, select: str | None, prof: Profile) -> list[Tag
     return [n for n in found if not any(id(p) in chosen for p in n.parents)]
 
 
-class _TextBuilder:
+class TextBuilder:
     """Accumulates text fragments into lines and lines into blocks."""
 
     def __init__(self) -> None:
@@ -160,7 +160,7 @@ class _TextBuilder:
         self.fragments.append(text)
 
     def _take_line(self) -> str:
-        line = _ASCII_WS.sub(" ", _INVISIBLE.sub("", "".join(self.fragments))).strip(" ")
+        line = ASCII_WS.sub(" ", INVISIBLE.sub("", "".join(self.fragments))).strip(" ")
         self.fragments = []
         return line
 
@@ -196,7 +196,7 @@ _NOT_TEXT = (Comment, Declaration, Doctype, ProcessingInstruction)
 
 def _extract(regions: list[Tag], compact: set[int]) -> str:
     """Walk the regions (iteratively: pages may nest thousands deep) and return their text."""
-    out = _TextBuilder()
+    out = TextBuilder()
     compact_depth = pre_depth = 0
     for region in regions:
         out.block_break()
@@ -215,7 +215,7 @@ def _extract(regions: list[Tag], compact: set[int]) -> str:
                 continue
             if isinstance(item, NavigableString):
                 if not isinstance(item, _NOT_TEXT):
-                    _add_text(out, str(item), pre_depth > 0)
+                    add_text(out, str(item), pre_depth > 0)
                 continue
             tag = item
             assert isinstance(tag, Tag)
@@ -248,7 +248,7 @@ def _extract(regions: list[Tag], compact: set[int]) -> str:
     return out.text()
 
 
-def _add_text(out: _TextBuilder, text: str, preformatted: bool) -> None:
+def add_text(out: TextBuilder, text: str, preformatted: bool) -> None:
     if not preformatted:
         out.add(text)
         return

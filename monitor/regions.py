@@ -3,11 +3,12 @@
 A defense.gov page is ~100 KB of menus, scripts, view state and footer around a few KB of article.
 `cut()` parses it with lxml (a few ms), keeps only the profile's regions (with their ancestors, so
 selectors such as `.related > h2` still match), the elements the title and the `required` check look at,
-and only the attributes the normalizer or the profile's selectors read. The result is a small HTML document
-that normalizes to exactly the same text, title and links as the whole page (tests/test_regions.py checks
-that on every page of the benchmark corpus and the change-detection cases), and its sha256 is a
-fingerprint: the same fingerprint means the same content, so a check can skip normalizing and diffing.
-Cache-busting `src` values and per-request attributes fall away; a change in the text never does.
+and only the attributes the normalizer or the profile's selectors read. The small tree that is left gives
+exactly the same text, title and links as normalizing the whole page (monitor.treetext reads them;
+tests/test_regions.py checks that on every page of the benchmark corpus and the change-detection cases),
+and the sha256 of its exact serialization is a fingerprint: the same fingerprint means the same content,
+so a check can skip normalizing and diffing. Cache-busting `src` values and per-request attributes fall
+away; a change in the text never does.
 """
 
 from __future__ import annotations
@@ -16,15 +17,15 @@ import hashlib
 import json
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import lxml.etree
-import lxml.html
 from cssselect import GenericTranslator
 
-from monitor.models import Target
+from monitor.models import PageContent, Target
 from monitor.normalize import PROFILES, Profile
+from monitor.treetext import extract_tree
 
 logger = logging.getLogger(__name__)
 
@@ -34,10 +35,22 @@ KEPT_ATTRIBUTES = frozenset({"class", "id", "role", "hidden", "href", "alt"})
 
 @dataclass(frozen=True)
 class Cut:
-    """The content regions of a page as a small HTML document, and its fingerprint."""
+    """The content regions of a page as a small document (XML serialization of the pruned tree), and its
+    fingerprint."""
 
-    html: str
+    document: str
     fingerprint: str
+    profile: str = "generic"
+    regions_css: str = ""  # the selector the regions were found with (the profile's, or a fallback)
+    tree: lxml.etree._Element | None = field(default=None, compare=False, repr=False)
+
+    def content(self) -> PageContent | None:
+        """Return the page's text, title and links as normalize.extract finds them on the whole page, read
+        from the cut's lxml tree (monitor.treetext), or None when the whole page
+        must be normalized. Raises NormalizeError as extract does."""
+        if self.tree is None:
+            return None
+        return extract_tree(self.tree, self.profile, self.regions_css, _matches)
 
 
 _TRANSLATOR = GenericTranslator()
@@ -59,18 +72,22 @@ def _selector(css: str) -> lxml.etree.XPath:
     return lxml.etree.XPath(" | ".join(_xpath_of(part) for part in css.split(",")))
 
 
-def _matches(doc: lxml.html.HtmlElement, css: str) -> list[lxml.etree._Element]:
-    """Return the elements matching the CSS selector list `css`, in document order."""
-    return _selector(css)(doc) if css else []
+def _matches(doc: lxml.etree._Element, css: str) -> list[lxml.etree._Element]:
+    """Return the elements matching the CSS selector list `css`, in document order. As for the normalizer's
+    selectors (soupsieve), what is inside a <template> is not part of the page."""
+    if not css:
+        return []
+    return [n for n in _selector(css)(doc) if not any(a.tag == "template" for a in n.iterancestors())]
 
 
-def _regions(doc: lxml.html.HtmlElement, prof: Profile) -> list[lxml.etree._Element]:
-    """The profile's regions, else its first fallback that matches (as normalize._regions chooses them)."""
+def _regions(doc: lxml.etree._Element, prof: Profile) -> tuple[str, list[lxml.etree._Element]]:
+    """The profile's regions, else its first fallback that matches (as normalize._regions chooses them), with
+    the selector that found them."""
     for css in (prof.regions, *prof.fallback):
         found = _matches(doc, css)
         if found:
-            return found
-    return []
+            return css, found
+    return "", []
 
 
 def cut(html: str, profile: str, salt: str = "") -> Cut | None:
@@ -82,17 +99,20 @@ def cut(html: str, profile: str, salt: str = "") -> Cut | None:
     prof = PROFILES.get(profile)
     if prof is None:
         return None
-    parser = lxml.html.HTMLParser()
+    # Plain etree elements (no lxml.html element classes) from UTF-8 bytes: the same tree, 15 % faster.
+    parser = lxml.etree.HTMLParser(encoding="utf-8")
     try:
-        doc = lxml.html.document_fromstring(html, parser=parser)
-    except (ValueError, lxml.etree.ParserError) as exc:  # e.g. a str with an XML encoding declaration
+        doc = lxml.etree.fromstring(html.encode("utf-8", "replace"), parser)
+    except (ValueError, lxml.etree.ParserError) as exc:
         logger.debug("cannot cut the page with lxml (%s); normalizing it whole", exc)
+        return None
+    if doc is None:
         return None
     if any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log):
         # libxml2 builds trees only 256 levels deep; the normalizer's parser reads deeper pages whole.
         logger.debug("page nested beyond lxml's depth limit; normalizing it whole")
         return None
-    regions = _regions(doc, prof)
+    regions_css, regions = _regions(doc, prof)
     if not regions:
         return None
     keep: set[lxml.etree._Element] = set(regions)
@@ -106,9 +126,11 @@ def cut(html: str, profile: str, salt: str = "") -> Cut | None:
         if isinstance(node.tag, str):
             for name in [a for a in node.attrib if a not in KEPT_ATTRIBUTES]:
                 del node.attrib[name]
-    small = lxml.html.tostring(doc, encoding="unicode")
+    # XML serialization: exact (the HTML one percent-escapes spaces in hrefs, so ' /x ' and '/x%20', two
+    # different links, would look alike).
+    small = lxml.etree.tostring(doc, method="xml", encoding="unicode")
     digest = hashlib.sha256(f"{profile}\n{salt}\n{small}".encode()).hexdigest()
-    return Cut(small, digest)
+    return Cut(small, digest, profile, regions_css, doc)
 
 
 def _prune(root: lxml.etree._Element, keep: set[lxml.etree._Element], path: set[lxml.etree._Element]) -> None:

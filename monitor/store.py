@@ -181,8 +181,13 @@ class SnapshotStore:
             fingerprint=doc.get("fingerprint") if isinstance(doc.get("fingerprint"), str) else None,
         )
 
-    def save_state(self, target: str, state: TargetState) -> None:
-        """Atomically replace the target's state. Raises StoreError."""
+    def save_state(self, target: str, state: TargetState, previous: TargetState | None = None) -> None:
+        """Atomically replace the target's state. Raises StoreError.
+
+        Given the `previous` state, a change of nothing but what a check refreshes every time (check time,
+        status, validators, fingerprint) is written without the folder fsync: a power cut may then bring back
+        the previous state, which costs one full fetch and comparison, never a missed or repeated report.
+        """
         write_json(self.target_dir(target) / "state.json", {
             "last_checked": _iso(state.last_checked),
             "last_status": state.last_status,
@@ -195,7 +200,7 @@ class SnapshotStore:
             "last_error_status": state.last_error_status,
             "reported": state.reported,
             "fingerprint": state.fingerprint,
-        })
+        }, sync_dir=previous is None or _events_of(previous) != _events_of(state))
 
     def _load_meta(self, target: str, snapshot_id: str) -> Snapshot:
         doc = read_json(self.target_dir(target) / f"{snapshot_id}.json")
@@ -211,3 +216,8 @@ class SnapshotStore:
             raise StoreError(f"{target}/{snapshot_id}.json: metadata names another snapshot")
         return snapshot
 
+
+def _events_of(state: TargetState) -> tuple[object, ...]:
+    """The part of a state that decides what gets reported (error streaks, the last change)."""
+    return (state.consecutive_failures, state.failing_since, state.reported, state.last_error,
+            state.last_error_status, state.last_change)

@@ -16,7 +16,8 @@ from monitor.config import parse_settings
 from monitor.diff import diff, new_text, old_text
 from monitor.encoding import decode_html
 from monitor.errors import ConfigError, MonitorError, NormalizeError
-from monitor.normalize import normalize
+from monitor.normalize import extract, normalize
+from monitor.regions import cut
 from monitor.report.catalog import resolve
 from monitor.report.views import hunks, rows
 
@@ -32,6 +33,7 @@ FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 @FAST
 @given(TEXTS, TEXTS)
 @example("told the media", "informed the media")
+@example("informed NATO ", "in informed ")
 def test_diff_round_trips_and_marks_whole_words(old: str, new: str) -> None:
     change = diff(old, new)
     if old == new:
@@ -73,6 +75,44 @@ def test_normalize_never_crashes_and_text_has_its_shape(html: str) -> None:
     assert not re.search(r"[ \t]\n|\n[ \t]", text), "no spaces around line breaks"
     assert not re.search("[\u200b\u202a-\u202e\u2066-\u2069]", text)
     assert normalize(html, "generic") == text, "deterministic"
+
+
+OPEN_TAGS = st.sampled_from([
+    "", "p", "div", "b", "main", "article", "nav", "header", "footer", "aside", "br", "li", "td", "pre", "h1", "h2",
+    "figure", "figcaption", "script", "a href=' /x '", "a href='#top'", "a href=/y", "area href=/m", "img alt=pic",
+    "div class=body", "h1 class=maintitle", "div class=related", "section class=usa-banner", "div hidden",
+    "div role=main", "div class='share-tools'", "span class='article-notice'", "title", "!-- c --", "template",
+    "style", "noscript", "textarea", "table", "tr", "svg"])
+def _element(tag: str, inside: str, after: str) -> str:
+    """`tag` around `inside`, then `after`; void elements and comments have no inside of their own."""
+    if not tag:
+        return inside + after
+    if tag.startswith("!") or tag.startswith(("img ", "area ")):
+        return f"<{tag}>{inside}{after}"
+    return f"<{tag}>{inside}</{tag.split()[0]}>{after}"
+
+
+MARKUP = st.recursive(st.text(st.characters(blacklist_categories=("Cs",)), max_size=12),
+                      lambda inner: st.builds(_element, OPEN_TAGS, inner, inner), max_leaves=30)
+
+
+@FAST
+@given(MARKUP, st.sampled_from(["generic", "defense.gov"]))
+@example("<main><a href=' /x '>a</a>x<!-- c -->y<nav>n</nav>tail</main>", "generic")
+def test_the_fast_path_reads_what_normalize_reads(html: str, profile: str) -> None:
+    """Where the cut's tree can answer, it gives extract's content or its error (monitor.treetext)."""
+    piece = cut(html, profile)
+    try:
+        fast: object = piece.content() if piece is not None else None
+    except NormalizeError as exc:
+        fast = str(exc)
+    if fast is None:
+        return  # the full path normalizes this page
+    try:
+        slow: object = extract(html, profile)
+    except NormalizeError as exc:
+        slow = str(exc)
+    assert fast == slow
 
 
 @FAST

@@ -13,6 +13,7 @@ from monitor.check import CheckContext, check_target
 from monitor.config import DEFAULT_USER_AGENT
 from monitor.demo.server import Page, PageServer
 from monitor.encoding import decode_html
+from monitor.errors import NormalizeError
 from monitor.fetch import Fetcher
 from monitor.models import FetchSettings, Target
 from monitor.normalize import extract
@@ -36,9 +37,10 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def same_content(html: str, profile: str) -> None:
+    """The cut page's tree gives what normalizing the whole page gives."""
     piece = cut(html, profile)
     assert piece is not None
-    assert extract(piece.html, profile) == extract(html, profile)
+    assert piece.content() == extract(html, profile)
 
 
 @pytest.mark.parametrize("path", PAGES, ids=lambda p: f"{p.parent.parent.name}/{p.parent.name}")
@@ -65,8 +67,29 @@ def test_noise_leaves_the_fingerprint_and_edits_change_it(corpus: Path) -> None:
 def test_generic_pages_and_odd_markup_cut_the_same() -> None:
     for html in ["<html><body><main><p>a<br>b</p><nav>x</nav></main><footer>f</footer></body></html>",
                  "<html><body><article><h1>T</h1><p hidden>h</p><p>t</p></article></body></html>",
-                 "<p>no main<p>second", "<html><body><div role=main><pre> a\n  b</pre></div></body></html>"]:
+                 "<p>no main<p>second", "<html><body><div role=main><pre> a\n  b</pre></div></body></html>",
+                 "<main>a<!-- c -->b<nav>n</nav>tail<script>s</script>after<br>x<img alt=i>"
+                 "<figure><img alt=pic><figcaption>cap</figcaption></figure><table><tr><td>1<td>2</table></main>",
+                 "<main><a href=' /x '>a</a><a href='#top'>t</a><area href='/m'><a href='/x'>again</a></main>",
+                 "<html><head><title> T \u200b itle </title></head><body><main><p>t</p></main></body></html>"]:
         same_content(html, "generic")
+
+
+def test_a_region_inside_a_dropped_part_leaves_the_page_to_the_full_path() -> None:
+    html = "<html><body><nav><main><p>in nav</p></main></nav><article><p>text</p></article></body></html>"
+    piece = cut(html, "generic")
+    assert piece is not None and piece.content() is None
+    assert extract(html, "generic").text == "text"
+
+
+def test_the_tree_shortcut_raises_what_extract_raises() -> None:
+    html = "<html><body><section class='usa-banner'>An official website</section></body></html>"  # no article
+    piece = cut(html, "defense.gov")
+    assert piece is not None
+    with pytest.raises(NormalizeError, match="none of"):
+        extract(html, "defense.gov")
+    with pytest.raises(NormalizeError, match="none of"):
+        piece.content()
 
 
 def test_checks_with_and_without_the_fast_path_agree_round_after_round(corpus: Path, tmp_path: Path) -> None:

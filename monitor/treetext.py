@@ -1,0 +1,178 @@
+"""The text, title and links of a page cut to its content regions, read from the lxml tree the cut made.
+
+This is normalize.extract without BeautifulSoup: the cut (monitor.regions) has already parsed the page with
+lxml, and building a BeautifulSoup tree from the cut's HTML again costs ten times what walking the lxml tree
+does. The walk mirrors normalize._extract step for step (the same skip, block, compact, <br>, <img alt>,
+<pre> and cell rules through normalize's TextBuilder), the selectors are the profile's, and the result must
+equal normalize.extract on the whole page: tests/test_regions.py checks that on every test and corpus page.
+Where the shortcut cannot know the slow path's answer, `extract_tree` returns None and the caller normalizes.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable
+
+import lxml.etree
+
+from monitor.errors import NormalizeError
+from monitor.models import PageContent
+from monitor.normalize import (
+    ASCII_WS,
+    BLOCK_TAGS,
+    CELL_TAGS,
+    INVISIBLE,
+    PROFILES,
+    SKIP_TAGS,
+    Profile,
+    TextBuilder,
+    add_text,
+)
+
+Matcher = Callable[[lxml.etree._Element, str], list[lxml.etree._Element]]
+
+_END_BLOCK, _END_COMPACT, _END_PRE = object(), object(), object()
+
+
+def extract_tree(doc: lxml.etree._Element, profile: str, regions_css: str, matches: Matcher) -> PageContent | None:
+    """Return the content of a cut page `doc`, or None when the shortcut cannot tell (every region is inside a
+    part the profile drops: the full path then looks for other regions).
+
+    `regions_css` is the selector the cut chose its regions with; `matches(doc, css)` evaluates a selector.
+    The profile's `drop` parts are skipped rather than removed, which selects the same elements as removing
+    them does for the profiles' selectors (no sibling or position tests).
+    Raises NormalizeError like normalize.extract (not the profile's kind of page, no text in the regions).
+    """
+    prof = PROFILES[profile]
+    if prof.required and not matches(doc, prof.required):
+        raise NormalizeError(f"profile {prof.name}: page has none of {prof.required} (not an article page?)")
+    dropped = set(matches(doc, prof.drop)) if prof.drop else set()
+
+    def alive(nodes: list[lxml.etree._Element]) -> list[lxml.etree._Element]:
+        if not dropped:
+            return nodes
+        return [n for n in nodes if n not in dropped and not any(a in dropped for a in n.iterancestors())]
+
+    found = alive(matches(doc, regions_css))
+    if not found:
+        return None
+    chosen = set(found)
+    regions = [n for n in found if not any(a in chosen for a in n.iterancestors())]
+    compact = set(matches(doc, prof.compact)) if prof.compact else set()
+    text = _walk(regions, compact, dropped)
+    if not text.strip():
+        raise NormalizeError(f"profile {prof.name}: no text found in the page")
+    return PageContent(text=text, title=_title(doc, prof, matches, dropped, alive), links=_links(regions, dropped))
+
+
+def _title(doc: lxml.etree._Element, prof: Profile, matches: Matcher, dropped: set[lxml.etree._Element],
+           alive: Callable[[list[lxml.etree._Element]], list[lxml.etree._Element]]) -> str | None:
+    for selector in prof.title.split(","):
+        found = alive(matches(doc, selector.strip()))
+        if found:
+            title = ASCII_WS.sub(" ", INVISIBLE.sub("", _text_of(found[0], dropped))).strip()
+            if title:
+                return unicodedata.normalize("NFC", title)
+    return None
+
+
+_NO_TEXT = frozenset({"script", "style", "template"})  # strings BeautifulSoup's get_text() leaves out
+
+
+def _text_of(node: lxml.etree._Element, dropped: set[lxml.etree._Element]) -> str:
+    """BeautifulSoup's node.get_text(): the strings under `node`, without comments, without what is inside
+    script, style and template elements, and without `dropped` subtrees (their tails stay)."""
+    parts: list[str] = []
+    stack: list[tuple[lxml.etree._Element | str, bool]] = [(node, False)]
+    while stack:
+        item, hidden = stack.pop()
+        if isinstance(item, str):
+            if not hidden:
+                parts.append(item)
+            continue
+        if item is not node and item.tail:
+            stack.append((item.tail, hidden))  # a tail is its parent's string
+        if item in dropped or not isinstance(item.tag, str):
+            continue
+        inner = hidden or item.tag in _NO_TEXT
+        stack.extend((child, inner) for child in reversed(item))
+        if item.text:
+            stack.append((item.text, inner))
+    return "".join(parts)
+
+
+def _links(regions: list[lxml.etree._Element], dropped: set[lxml.etree._Element]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for region in regions:
+        # As soupsieve selects them: not inside a dropped part, nor inside a <template> (not part of the page).
+        anchors = [n for n in region.iterdescendants("a", "area") if n.get("href") is not None
+                   and not any(a in dropped or a.tag == "template" for a in n.iterancestors())]
+        if region.tag == "a" and region.get("href") is not None:
+            anchors.insert(0, region)
+        for node in anchors:
+            if node in dropped:
+                continue
+            href = (node.get("href") or "").strip()
+            if href and not href.startswith("#") and not href.lower().startswith("javascript:"):
+                seen.setdefault(href, None)
+    return tuple(seen)
+
+
+def _walk(regions: list[lxml.etree._Element], compact: set[lxml.etree._Element],
+          dropped: set[lxml.etree._Element]) -> str:
+    """normalize._extract over lxml elements: text before the first child, children, each child's tail;
+    `dropped` elements are left out (their tails stay)."""
+    out = TextBuilder()
+    compact_depth = pre_depth = 0
+    for region in regions:
+        out.block_break()
+        stack: list[object] = [region]
+        while stack:
+            item = stack.pop()
+            if item is _END_BLOCK:
+                out.soft_break() if compact_depth else out.block_break()
+                continue
+            if item is _END_COMPACT:
+                compact_depth -= 1
+                out.block_break()
+                continue
+            if item is _END_PRE:
+                pre_depth -= 1
+                continue
+            if isinstance(item, str):
+                add_text(out, item, pre_depth > 0)
+                continue
+            node = item
+            assert isinstance(node, lxml.etree._Element)
+            # The tail follows the element whatever it is (comments included), so it goes on first.
+            if node is not region and node.tail:
+                stack.append(node.tail)
+            name = node.tag
+            if not isinstance(name, str) or name in SKIP_TAGS or node in dropped:
+                continue  # comments and processing instructions, never content, or dropped
+            if name == "br":
+                out.line_break()
+                continue
+            if name == "img":
+                alt = (node.get("alt") or "").strip() if compact_depth else ""
+                if alt:
+                    out.soft_break()
+                    out.add(alt)
+                    out.soft_break()
+                continue
+            if name in CELL_TAGS:
+                out.add(" ")
+            if node in compact:
+                out.block_break()
+                compact_depth += 1
+                stack.append(_END_COMPACT)
+            elif name in BLOCK_TAGS or node is region:
+                out.soft_break() if compact_depth else out.block_break()
+                stack.append(_END_BLOCK)
+            if name == "pre":
+                pre_depth += 1
+                stack.append(_END_PRE)
+            stack.extend(reversed(node))
+            if node.text:
+                stack.append(node.text)
+    return out.text()
