@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-import soupsieve
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -198,6 +197,8 @@ class _ConfigSchema(_Schema):
 
 
 def _check_selector(selector: str) -> None:
+    import soupsieve  # only configs with select/exclude need it (a tenth of a second to import)
+
     try:
         soupsieve.compile(selector)
     except soupsieve.SelectorSyntaxError as exc:

@@ -14,12 +14,13 @@ from monitor.errors import StoreError
 FORMAT_VERSION = 1
 
 
-def write_atomic(path: Path, data: bytes, *, sync_dir: bool = True) -> None:
+def write_atomic(path: Path, data: bytes, *, sync_dir: bool = True, fsync: bool = True) -> None:
     """Write `data` to `path` so that readers see the old file or the whole new one, never a part.
 
     The new file's content is on disk before it replaces the old one. With `sync_dir` (the default) the
     replacement itself is made durable too (the folder is fsynced); without it, a power cut right after may
-    bring back the previous (whole) file: for records that are cheap to lose, such as a check's timestamp.
+    bring back the previous (whole) file. Without `fsync` nothing waits for the disk: only for records a
+    reader may find empty after a power cut and then do without (a check's cache, see SnapshotStore).
     Raises StoreError when the disk refuses (full, read-only, permissions).
     """
     try:
@@ -31,9 +32,10 @@ def write_atomic(path: Path, data: bytes, *, sync_dir: bool = True) -> None:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if fsync:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
-        if sync_dir:
+        if sync_dir and fsync:
             _fsync_dir(path.parent)
     except OSError as exc:
         with contextlib.suppress(OSError):
@@ -63,11 +65,11 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def write_json(path: Path, document: dict[str, Any], *, sync_dir: bool = True) -> None:
+def write_json(path: Path, document: dict[str, Any], *, sync_dir: bool = True, fsync: bool = True) -> None:
     """Atomically write `document` as JSON with `"version": 1` first (see write_atomic). Raises StoreError."""
     body = {"version": FORMAT_VERSION, **{k: v for k, v in document.items() if k != "version"}}
     write_atomic(path, (json.dumps(body, indent=1, ensure_ascii=False, sort_keys=False) + "\n").encode(),
-                 sync_dir=sync_dir)
+                 sync_dir=sync_dir, fsync=fsync)
 
 
 def read_json(path: Path) -> dict[str, Any]:

@@ -8,11 +8,16 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-
-from bs4 import BeautifulSoup, Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
+from typing import TYPE_CHECKING
 
 from monitor.errors import NormalizeError
 from monitor.models import PageContent
+
+if TYPE_CHECKING:
+    from bs4 import BeautifulSoup, Tag
+
+# BeautifulSoup (a fifth of a second to import) is imported when a page is normalized whole: most checks read
+# the page through the content-region shortcut (monitor.regions, monitor.treetext) and never need it.
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +93,8 @@ def extract(html: str, profile: str = "generic", select: str | None = None,
         prof = PROFILES[profile]
     except KeyError:
         raise NormalizeError(f"unknown profile {profile!r} (known: {', '.join(PROFILES)})") from None
+    from bs4 import BeautifulSoup
+
     soup = BeautifulSoup(html, "lxml")
     if prof.required and not select and not soup.select_one(prof.required):
         raise NormalizeError(f"profile {prof.name}: page has none of {prof.required} (not an article page?)")
@@ -191,11 +198,11 @@ class TextBuilder:
 
 
 _END_BLOCK, _END_COMPACT, _END_PRE = object(), object(), object()
-_NOT_TEXT = (Comment, Declaration, Doctype, ProcessingInstruction)
-
-
 def _extract(regions: list[Tag], compact: set[int]) -> str:
     """Walk the regions (iteratively: pages may nest thousands deep) and return their text."""
+    from bs4 import Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
+
+    not_text = (Comment, Declaration, Doctype, ProcessingInstruction)
     out = TextBuilder()
     compact_depth = pre_depth = 0
     for region in regions:
@@ -214,7 +221,7 @@ def _extract(regions: list[Tag], compact: set[int]) -> str:
                 pre_depth -= 1
                 continue
             if isinstance(item, NavigableString):
-                if not isinstance(item, _NOT_TEXT):
+                if not isinstance(item, not_text):
                     add_text(out, str(item), pre_depth > 0)
                 continue
             tag = item

@@ -72,10 +72,11 @@ def _check_all(settings: Settings, targets: list[Target], site: SiteUpdates, clo
 
 
 def _child(settings: Settings, targets: list[Target]) -> tuple[list[CheckResult], set[str]]:
-    """Run in a worker process: check `targets`; return the results and the targets whose pages changed."""
+    """Run in a worker process: check `targets` and write their pages; return the results and the targets
+    whose pages changed (the caller rewrites the top index and feed once for all processes)."""
     site = SiteUpdates(settings.reports_dir, SnapshotStore(settings.snapshots_dir))
     results = _check_all(settings, targets, site, utcnow, time.sleep)
-    return list(results.values()), site.take()
+    return list(results.values()), site.flush_targets(utcnow())
 
 
 def plan_processes(settings: Settings, targets: list[Target], cpus: int) -> list[tuple[Settings, list[Target]]]:
@@ -122,8 +123,8 @@ def run_checks(settings: Settings, targets: Iterable[Target], *, clock: Clock = 
         with ProcessPoolExecutor(len(plan), mp_context=multiprocessing.get_context("fork")) as pool:
             for done, touched in pool.map(_child, *zip(*plan, strict=True)):
                 results.update((r.target, r) for r in done)
-                for name in touched:
-                    site.touch(name)
+                if touched:
+                    site.touch_index()
     site.flush(clock())
     report = RunReport(started_at=started, finished_at=clock(), results=tuple(results[t.name] for t in targets))
     if settings.email.enabled:

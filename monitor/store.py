@@ -4,7 +4,8 @@ Layout of `<snapshots_dir>/<target>/`:
   <id>.txt       the normalized text (UTF-8), readable as is
   <id>.html.gz   the raw response body, gzip-compressed (live fetches only)
   <id>.json      metadata; written last, so its presence is what makes a snapshot visible
-  state.json     last check, last error, the server's validators
+  state.json     error streak, last change, and the rest as of its last write (durable)
+  check.json     what every check refreshes: time, status, validators, content fingerprint (not fsynced)
 where <id> is `<UTC time>-<first 12 hex of the text's sha256>`, so names sort by time.
 """
 
@@ -27,6 +28,8 @@ from monitor.models import NAME_RE, SNAPSHOT_ID_RE, Snapshot, SnapshotSource, Ta
 logger = logging.getLogger(__name__)
 
 _EVENTS = ("error", "removed")
+CHECKS = "check.json"  # what every check refreshes (SnapshotStore.load_state)
+_CHECK_FIELDS = ("last_checked", "last_status", "etag", "last_modified", "fingerprint")
 
 
 def sha256_text(text: str) -> str:
@@ -163,11 +166,23 @@ class SnapshotStore:
             raise StoreError(f"cannot remove snapshot {snapshot.id}: {exc}") from exc
 
     def load_state(self, target: str) -> TargetState:
-        """Return the target's remembered state (an empty state if there is none). Raises StoreError."""
-        path = self.target_dir(target) / "state.json"
+        """Return the target's remembered state (an empty state if there is none). Raises StoreError.
+
+        `state.json` is durable and holds everything; `check.json`, rewritten by every check without waiting
+        for the disk, holds what a check refreshes (time, status, validators, fingerprint) and wins when it
+        is readable and newer. If a power cut empties it, the check after just takes the full path once.
+        """
+        folder = self.target_dir(target)
+        path = folder / "state.json"
         if not path.exists():
             return TargetState()
         doc = read_json(path)
+        try:
+            checks = read_json(folder / CHECKS)
+        except StoreError:
+            checks = {}  # absent, or lost to a power cut: the durable state has older values of the same
+        if str(checks.get("last_checked") or "") >= str(doc.get("last_checked") or ""):
+            doc = {**doc, **{k: checks.get(k) for k in _CHECK_FIELDS}}
         return TargetState(
             last_checked=_parse_time(doc.get("last_checked")),
             last_status=doc.get("last_status"),
@@ -182,25 +197,31 @@ class SnapshotStore:
         )
 
     def save_state(self, target: str, state: TargetState, previous: TargetState | None = None) -> None:
-        """Atomically replace the target's state. Raises StoreError.
+        """Remember the target's state. Raises StoreError.
 
-        Given the `previous` state, a change of nothing but what a check refreshes every time (check time,
-        status, validators, fingerprint) is written without the folder fsync: a power cut may then bring back
-        the previous state, which costs one full fetch and comparison, never a missed or repeated report.
+        Given the `previous` state, a change of nothing but what a check refreshes every time goes to
+        `check.json` only, without fsync (see load_state); anything that decides reports (an error streak, the
+        last change) rewrites the durable `state.json` first.
         """
-        write_json(self.target_dir(target) / "state.json", {
+        folder = self.target_dir(target)
+        checks = {
             "last_checked": _iso(state.last_checked),
             "last_status": state.last_status,
-            "last_error": state.last_error,
-            "last_change": _iso(state.last_change),
-            "consecutive_failures": state.consecutive_failures,
             "etag": state.validators.etag,
             "last_modified": state.validators.last_modified,
-            "failing_since": _iso(state.failing_since),
-            "last_error_status": state.last_error_status,
-            "reported": state.reported,
             "fingerprint": state.fingerprint,
-        }, sync_dir=previous is None or _events_of(previous) != _events_of(state))
+        }
+        if previous is None or _events_of(previous) != _events_of(state) or not (folder / "state.json").exists():
+            write_json(folder / "state.json", {
+                **checks,
+                "last_error": state.last_error,
+                "last_change": _iso(state.last_change),
+                "consecutive_failures": state.consecutive_failures,
+                "failing_since": _iso(state.failing_since),
+                "last_error_status": state.last_error_status,
+                "reported": state.reported,
+            })
+        write_json(folder / CHECKS, checks, sync_dir=False, fsync=False)
 
     def _load_meta(self, target: str, snapshot_id: str) -> Snapshot:
         doc = read_json(self.target_dir(target) / f"{snapshot_id}.json")

@@ -41,7 +41,8 @@ def test_first_check_against_the_committed_baseline_is_unchanged(config: Path, t
     result = run(config)
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [f"{NATO}: unchanged", f"{MATTIS}: unchanged"]
-    assert files(tmp_path / "snapshots") - before == {f"{NATO}/state.json", f"{MATTIS}/state.json"}
+    assert files(tmp_path / "snapshots") - before == {f"{t}/{f}" for t in (NATO, MATTIS)
+                                                      for f in ("state.json", "check.json")}
     assert files(tmp_path / "reports") == set()
 
 
@@ -91,8 +92,8 @@ def test_a_304_counts_as_unchanged(config: Path, server: PageServer, tmp_path: P
     assert result.exit_code == 0 and result.stdout.strip() == f"{NATO}: unchanged"
     last = server.requests[-1]
     assert last.headers["If-None-Match"] == etag and "If-Modified-Since" in last.headers
-    state = json.loads((tmp_path / "snapshots" / NATO / "state.json").read_text())
-    assert state["etag"] == etag and state["last_status"] == "unchanged"
+    state = SnapshotStore(tmp_path / "snapshots").load_state(NATO)
+    assert state.validators.etag == etag and state.last_status == "unchanged"
 
 
 def test_a_page_that_changes_back_is_a_change_again(config: Path, server: PageServer) -> None:
@@ -121,7 +122,7 @@ def test_fetch_failures_are_error_results_and_nothing_is_stored(
     assert result.exit_code == 2
     assert result.stdout.splitlines() == [message] or result.stdout.startswith(message)
     assert len(result.stdout.splitlines()) == 1 and "Traceback" not in result.output
-    assert files(tmp_path / "snapshots") - before == {f"{NATO}/state.json"}
+    assert files(tmp_path / "snapshots") - before == {f"{NATO}/state.json", f"{NATO}/check.json"}
     assert files(tmp_path / "reports") == set()
     state = json.loads((tmp_path / "snapshots" / NATO / "state.json").read_text())
     assert state["last_status"] == "error" and state["consecutive_failures"] == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -75,6 +76,29 @@ def test_state_round_trip(tmp_path: Path) -> None:
     store.save_state("page", state)
     assert store.load_state("page") == state
     assert json.loads((tmp_path / "page" / "state.json").read_text())["version"] == 1
+
+
+def test_a_check_that_changes_nothing_that_matters_leaves_the_durable_state_alone(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path)
+    first = TargetState(last_checked=T0, last_status="new", last_change=T0, fingerprint="a:1")
+    store.save_state("page", first, TargetState())
+    durable = tmp_path / "page" / "state.json"
+    inode = durable.stat().st_ino
+    later = replace(first, last_checked=T0 + timedelta(hours=1), last_status="unchanged",
+                    validators=Validators('"e2"', None), fingerprint="a:2")
+    store.save_state("page", later, first)
+    assert durable.stat().st_ino == inode, "state.json not rewritten"
+    assert store.load_state("page") == later
+    # A power cut can leave the unsynced check.json empty: the durable state's (older) values come back.
+    (tmp_path / "page" / "check.json").write_bytes(b"")
+    assert store.load_state("page") == first
+    failing = replace(later, consecutive_failures=1, last_error="boom")
+    store.save_state("page", failing, later)
+    assert durable.stat().st_ino != inode and store.load_state("page") == failing
+    # An older check.json (its write was lost after state.json's) does not override the durable state.
+    (tmp_path / "page" / "check.json").write_text(json.dumps({"version": 1, "last_checked": T0.isoformat(),
+                                                              "fingerprint": "old"}))
+    assert store.load_state("page") == failing
 
 
 def test_baseline_import_only_as_the_first_snapshot(tmp_path: Path) -> None:

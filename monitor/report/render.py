@@ -27,9 +27,13 @@ def xml_text(value: object) -> str:
 
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
-    """Return the Jinja environment: package templates, autoescape for .html/.xml, StrictUndefined."""
+    """Return the Jinja environment: package templates, autoescape for .html/.xml, StrictUndefined.
+
+    One per process, shared (rendering is thread-safe): each template is compiled once, not per report.
+    """
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("monitor.report", "templates"),
+        auto_reload=False,  # the templates are package files
         autoescape=jinja2.select_autoescape(enabled_extensions=("html", "xml"), disabled_extensions=("txt",),
                                             default=True, default_for_string=True),
         undefined=jinja2.StrictUndefined,

@@ -89,29 +89,57 @@ def publish(reports_dir: Path, store: SnapshotStore, now: datetime, targets: Ite
 
     Returns the top index's path. Raises ReportError if a page cannot be rendered or written.
     """
-    entries = list_reports(reports_dir, _reviews(reports_dir))
+    index = publish_index(reports_dir, store, now, pages=targets is None)
+    if targets is not None:
+        publish_targets(reports_dir, store, now, targets)
+    return index
+
+
+def publish_index(reports_dir: Path, store: SnapshotStore, now: datetime, *, pages: bool = False) -> Path:
+    """Rewrite the top index and the feed, and the pages of every target that has none yet (the index links
+    to them), or of every target with `pages`. Returns the index's path. Raises ReportError."""
+    reviews = _reviews(reports_dir)
+    entries = list_reports(reports_dir, reviews)
     names = _target_names(reports_dir, store)
     groups = by_target(entries)
-    summaries = target_summaries(groups, names)
-    generated = stamp(now)
     env = environment()
+    index = reports_dir / "index.html"
     try:
-        index = reports_dir / "index.html"
         _write(index, env.get_template("index.html").render(
-            entries=entries, targets=summaries, target=None, root="", generated_at=generated))
+            entries=entries, targets=target_summaries(groups, names), target=None, root="",
+            generated_at=stamp(now)))
         _write(reports_dir / FEED_NAME, _feed(env, reports_dir, entries, now))
-        # Pages of the named targets, and of any target whose pages do not exist yet (the index links to them).
-        wanted = names if targets is None else (set(targets) & names) | {
-            n for n in names if not (reports_dir / n / "index.html").exists()}
-        for name in sorted(wanted):
-            mine = groups.get(name, [])
-            _write(reports_dir / name / "index.html", env.get_template("index.html").render(
-                entries=mine, targets=summaries, target=name, root="../", generated_at=generated))
-            _write(reports_dir / name / "history.html", env.get_template("history.html").render(
-                target=name, rows=history_rows(reports_dir, store, name, mine), generated_at=generated))
     except jinja2.TemplateError as exc:
         raise ReportError(f"cannot render the report index: {exc}") from exc
+    missing = names if pages else {n for n in names if not (reports_dir / n / "index.html").exists()}
+    _target_pages(reports_dir, store, now, missing, groups)
     return index
+
+
+def publish_targets(reports_dir: Path, store: SnapshotStore, now: datetime, targets: Iterable[str]) -> None:
+    """Rewrite the index and history pages of `targets` (each from its own reports only, so worker processes
+    can write their targets' pages side by side). Raises ReportError."""
+    reviews = _reviews(reports_dir)
+    names = [n for n in targets if NAME_RE.match(n)]
+    groups = {n: list_reports(reports_dir, reviews, n) for n in names}
+    _target_pages(reports_dir, store, now, names, groups)
+
+
+def _target_pages(reports_dir: Path, store: SnapshotStore, now: datetime, names: Iterable[str],
+                  groups: dict[str, list[ReportEntry]]) -> None:
+    env = environment()
+    index, history = env.get_template("index.html"), env.get_template("history.html")
+    generated = stamp(now)
+    try:
+        for name in sorted(names):
+            mine = groups.get(name, [])
+            _write(reports_dir / name / "index.html", index.render(
+                entries=mine, targets=target_summaries({name: mine}, [name]), target=name, root="../",
+                generated_at=generated))
+            _write(reports_dir / name / "history.html", history.render(
+                target=name, rows=history_rows(reports_dir, store, name, mine), generated_at=generated))
+    except jinja2.TemplateError as exc:
+        raise ReportError(f"cannot render the pages of the reports: {exc}") from exc
 
 
 class SiteUpdates:
@@ -122,6 +150,7 @@ class SiteUpdates:
         self.reports_dir = reports_dir
         self.store = store
         self._dirty: set[str] = set()
+        self._index = False  # the top index and feed need rewriting (targets' own pages are done)
         self._lock = threading.Lock()
 
     def touch(self, target: str) -> None:
@@ -129,29 +158,50 @@ class SiteUpdates:
         with self._lock:
             self._dirty.add(target)
 
+    def touch_index(self) -> None:
+        """Note that the top index and feed are out of date (another process wrote the targets' pages)."""
+        with self._lock:
+            self._index = True
+
     def take(self) -> set[str]:
-        """Return and forget the targets touched since the last flush (another process will publish them)."""
+        """Return and forget the targets touched since the last flush."""
         with self._lock:
             names, self._dirty = self._dirty, set()
         return names
 
     def flush(self, now: datetime) -> None:
-        """Regenerate the pages of the targets touched since the last flush; a failure is logged and retried
-        on the next flush."""
-        names = self.take()
-        if not names:
+        """Regenerate the pages of the targets touched since the last flush, then the top index and feed; a
+        failure is logged and retried on the next flush."""
+        with self._lock:
+            names, self._dirty = self._dirty, set()
+            index, self._index = self._index, False
+        if not names and not index:
             return
         try:
-            publish(self.reports_dir, self.store, now, names)
+            publish_targets(self.reports_dir, self.store, now, names)
+            publish_index(self.reports_dir, self.store, now)
         except ReportError as exc:
             logger.error("could not update the report index: %s", exc)
             with self._lock:
                 self._dirty |= names
+                self._index = True
+
+    def flush_targets(self, now: datetime) -> set[str]:
+        """Regenerate the touched targets' own pages only (a worker process's part); return their names, whose
+        top index and feed the caller regenerates. A failure is logged."""
+        names = self.take()
+        try:
+            publish_targets(self.reports_dir, self.store, now, names)
+        except ReportError as exc:
+            logger.error("could not update the report pages: %s", exc)
+        return names
 
 
 def _write(path: Path, html: str) -> None:
     try:
-        write_atomic(path, html.encode("utf-8"))
+        # Whole pages, but without the folder fsync: they are made from the sidecars, the store and the review
+        # database (a power cut may leave one a version behind until its next rewrite, or verify --repair).
+        write_atomic(path, html.encode("utf-8"), sync_dir=False)
     except StoreError as exc:
         raise ReportError(str(exc)) from exc
 
