@@ -296,12 +296,14 @@ def main() -> None:
         b, d, _ = ours(big, args.scale)
         lines += [_row(f"monitor, {args.scale} pages, diff round (1 run)", [d]),
                   _row(f"monitor, {args.scale} pages, baseline round (1 run)", [b])]
-    ours_rate = args.pages / statistics.median(r.wall for r in diff_runs)
-    uw = rates.get("urlwatch/css+html2text diff")
     compared, mismatches = equivalence(corpus_dir)
-    lines += ["", f"monitor diff round: {ours_rate:.0f} pages/s"
-              + (f"; urlwatch css+html2text: {uw:.0f} pages/s; ratio {ours_rate / uw:.2f}x" if uw else ""),
-              f"stored per target after the two rounds: {statistics.median(stored) / args.pages / 1024:.1f} KiB",
+    lines.append("")
+    for phase, runs in (("diff", diff_runs), ("baseline", base_runs)):
+        ours_rate = args.pages / statistics.median(r.wall for r in runs)
+        uw = rates.get(f"urlwatch/css+html2text {phase}")
+        lines.append(f"monitor {phase} round: {ours_rate:.0f} pages/s"
+                     + (f"; urlwatch css+html2text: {uw:.0f} pages/s; ratio {ours_rate / uw:.2f}x" if uw else ""))
+    lines += [f"stored per target after the two rounds: {statistics.median(stored) / args.pages / 1024:.1f} KiB",
               f"fast path vs full normalization: {compared} pages compared, {mismatches} differ"]
     if not args.no_peers:
         ours_kib, uw_kib = (b / 1024 for b in storage())

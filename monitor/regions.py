@@ -54,6 +54,7 @@ class Cut:
 
 
 _TRANSLATOR = GenericTranslator()
+_ODD_SPACE = re.compile(r"[^\S \t\n\r]")  # whitespace to Python (and soupsieve) that XPath's normalize-space keeps
 
 
 def _xpath_of(css: str) -> str:
@@ -111,6 +112,11 @@ def cut(html: str, profile: str, salt: str = "") -> Cut | None:
     if any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log):
         # libxml2 builds trees only 256 levels deep; the normalizer's parser reads deeper pages whole.
         logger.debug("page nested beyond lxml's depth limit; normalizing it whole")
+        return None
+    if _ODD_SPACE.search(" ".join(doc.xpath("//@class"))):
+        # soupsieve splits class lists on any whitespace, XPath only on space, tab, CR and LF: the two
+        # selector engines could disagree on this page.
+        logger.debug("unusual whitespace in a class attribute; normalizing the page whole")
         return None
     regions_css, regions = _regions(doc, prof)
     if not regions:

@@ -82,7 +82,7 @@ OPEN_TAGS = st.sampled_from([
     "figure", "figcaption", "script", "a href=' /x '", "a href='#top'", "a href=/y", "area href=/m", "img alt=pic",
     "div class=body", "h1 class=maintitle", "div class=related", "section class=usa-banner", "div hidden",
     "div role=main", "div class='share-tools'", "span class='article-notice'", "title", "!-- c --", "template",
-    "style", "noscript", "textarea", "table", "tr", "svg"])
+    "style", "noscript", "textarea", "table", "tr", "svg", "div class='x\xa0body'", "p class='x\x0cmaintitle'"])
 def _element(tag: str, inside: str, after: str) -> str:
     """`tag` around `inside`, then `after`; void elements and comments have no inside of their own."""
     if not tag:
