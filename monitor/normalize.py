@@ -6,15 +6,17 @@ import logging
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from monitor.errors import NormalizeError
 from monitor.models import PageContent
 
 if TYPE_CHECKING:
     from bs4 import BeautifulSoup, Tag
+
+Node = Any  # an element of a BeautifulSoup or an lxml tree (walk_text)
 
 # BeautifulSoup (a fifth of a second to import) is imported when a page is normalized whole: most checks read
 # the page through the content-region shortcut (monitor.regions, monitor.treetext) and never need it.
@@ -198,11 +200,17 @@ class TextBuilder:
 
 
 _END_BLOCK, _END_COMPACT, _END_PRE = object(), object(), object()
-def _extract(regions: list[Tag], compact: set[int]) -> str:
-    """Walk the regions (iteratively: pages may nest thousands deep) and return their text."""
-    from bs4 import Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
 
-    not_text = (Comment, Declaration, Doctype, ProcessingInstruction)
+
+def walk_text(regions: Iterable[Node], children: Callable[[Node], Iterable[Node | str]], name_of: Callable[[Node], str],
+              alt_of: Callable[[Node], str | None], is_compact: Callable[[Node], bool]) -> str:
+    """Walk the regions (iteratively: pages may nest thousands deep) and return their text.
+
+    The rules, whatever the tree: skip SKIP_TAGS, <br> ends a line, an <img alt> counts only inside a
+    compact element, cells get a space, blocks (and each region) are blocks, <pre> keeps its lines.
+    `children(node)` gives a node's text strings and child nodes in document order (what is not text, such
+    as comments, left out), so BeautifulSoup (normalize) and lxml (monitor.treetext) trees read the same.
+    """
     out = TextBuilder()
     compact_depth = pre_depth = 0
     for region in regions:
@@ -220,39 +228,45 @@ def _extract(regions: list[Tag], compact: set[int]) -> str:
             if item is _END_PRE:
                 pre_depth -= 1
                 continue
-            if isinstance(item, NavigableString):
-                if not isinstance(item, not_text):
-                    add_text(out, str(item), pre_depth > 0)
+            if isinstance(item, str):
+                add_text(out, str(item), pre_depth > 0)
                 continue
-            tag = item
-            assert isinstance(tag, Tag)
-            name = tag.name
+            name = name_of(item)
             if name in SKIP_TAGS:
                 continue
             if name == "br":
                 out.line_break()
                 continue
             if name == "img":
-                alt = (tag.get("alt") or "").strip() if compact_depth else ""
+                alt = (alt_of(item) or "").strip() if compact_depth else ""
                 if alt:
                     out.soft_break()
-                    out.add(str(alt))
+                    out.add(alt)
                     out.soft_break()
                 continue
             if name in CELL_TAGS:
                 out.add(" ")
-            if id(tag) in compact:
+            if is_compact(item):
                 out.block_break()
                 compact_depth += 1
                 stack.append(_END_COMPACT)
-            elif name in BLOCK_TAGS or tag is region:
+            elif name in BLOCK_TAGS or item is region:
                 out.soft_break() if compact_depth else out.block_break()
                 stack.append(_END_BLOCK)
             if name == "pre":
                 pre_depth += 1
                 stack.append(_END_PRE)
-            stack.extend(reversed(tag.contents))
+            stack.extend(reversed(list(children(item))))
     return out.text()
+
+
+def _extract(regions: list[Tag], compact: set[int]) -> str:
+    """Return the text of BeautifulSoup regions (walk_text)."""
+    from bs4 import Comment, Declaration, Doctype, ProcessingInstruction
+
+    not_text = (Comment, Declaration, Doctype, ProcessingInstruction)
+    return walk_text(regions, lambda tag: [c for c in tag.contents if not isinstance(c, not_text)],
+                     lambda tag: tag.name, lambda tag: str(tag.get("alt") or ""), lambda tag: id(tag) in compact)
 
 
 def add_text(out: TextBuilder, text: str, preformatted: bool) -> None:

@@ -11,28 +11,15 @@ Where the shortcut cannot know the slow path's answer, `extract_tree` returns No
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import lxml.etree
 
 from monitor.errors import NormalizeError
 from monitor.models import PageContent
-from monitor.normalize import (
-    ASCII_WS,
-    BLOCK_TAGS,
-    CELL_TAGS,
-    INVISIBLE,
-    PROFILES,
-    SKIP_TAGS,
-    Profile,
-    TextBuilder,
-    add_text,
-)
+from monitor.normalize import ASCII_WS, INVISIBLE, PROFILES, Profile, walk_text
 
 Matcher = Callable[[lxml.etree._Element, str], list[lxml.etree._Element]]
-
-_END_BLOCK, _END_COMPACT, _END_PRE = object(), object(), object()
-
 
 def extract_tree(doc: lxml.etree._Element, profile: str, regions_css: str, matches: Matcher) -> PageContent | None:
     """Return the content of a cut page `doc`, or None when the shortcut cannot tell (every region is inside a
@@ -120,59 +107,16 @@ def _links(regions: list[lxml.etree._Element], dropped: set[lxml.etree._Element]
 
 def _walk(regions: list[lxml.etree._Element], compact: set[lxml.etree._Element],
           dropped: set[lxml.etree._Element]) -> str:
-    """normalize._extract over lxml elements: text before the first child, children, each child's tail;
-    `dropped` elements are left out (their tails stay)."""
-    out = TextBuilder()
-    compact_depth = pre_depth = 0
-    for region in regions:
-        out.block_break()
-        stack: list[object] = [region]
-        while stack:
-            item = stack.pop()
-            if item is _END_BLOCK:
-                out.soft_break() if compact_depth else out.block_break()
-                continue
-            if item is _END_COMPACT:
-                compact_depth -= 1
-                out.block_break()
-                continue
-            if item is _END_PRE:
-                pre_depth -= 1
-                continue
-            if isinstance(item, str):
-                add_text(out, item, pre_depth > 0)
-                continue
-            node = item
-            assert isinstance(node, lxml.etree._Element)
-            # The tail follows the element whatever it is (comments included), so it goes on first.
-            if node is not region and node.tail:
-                stack.append(node.tail)
-            name = node.tag
-            if not isinstance(name, str) or name in SKIP_TAGS or node in dropped:
-                continue  # comments and processing instructions, never content, or dropped
-            if name == "br":
-                out.line_break()
-                continue
-            if name == "img":
-                alt = (node.get("alt") or "").strip() if compact_depth else ""
-                if alt:
-                    out.soft_break()
-                    out.add(alt)
-                    out.soft_break()
-                continue
-            if name in CELL_TAGS:
-                out.add(" ")
-            if node in compact:
-                out.block_break()
-                compact_depth += 1
-                stack.append(_END_COMPACT)
-            elif name in BLOCK_TAGS or node is region:
-                out.soft_break() if compact_depth else out.block_break()
-                stack.append(_END_BLOCK)
-            if name == "pre":
-                pre_depth += 1
-                stack.append(_END_PRE)
-            stack.extend(reversed(node))
-            if node.text:
-                stack.append(node.text)
-    return out.text()
+    """normalize's walk_text over lxml elements, `dropped` ones left out (their tails stay)."""
+
+    def children(node: lxml.etree._Element) -> Iterator[lxml.etree._Element | str]:
+        if node.text:
+            yield node.text
+        for child in node:
+            if isinstance(child.tag, str) and child not in dropped:  # not a comment, not dropped
+                yield child
+            if child.tail:  # the text after an element is its parent's, whatever the element
+                yield child.tail
+
+    return walk_text(regions, children, lambda node: node.tag, lambda node: node.get("alt"),
+                     lambda node: node in compact)
