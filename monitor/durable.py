@@ -1,4 +1,4 @@
-"""Durable file writes (temp file, fsync, os.replace) and versioned JSON documents."""
+"""Durable file writes (temp file, fsync, os.replace), cache files overwritten in place, versioned JSON."""
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ from monitor.errors import StoreError
 FORMAT_VERSION = 1
 
 
-def write_atomic(path: Path, data: bytes, *, sync_dir: bool = True, fsync: bool = True) -> None:
+def write_atomic(path: Path, data: bytes, *, sync_dir: bool = True) -> None:
     """Write `data` to `path` so that readers see the old file or the whole new one, never a part.
 
     The new file's content is on disk before it replaces the old one. With `sync_dir` (the default) the
-    replacement itself is made durable too (the folder is fsynced); without it, a power cut right after may
-    bring back the previous (whole) file. Without `fsync` nothing waits for the disk: only for records a
-    reader may find empty after a power cut and then do without (a check's cache, see SnapshotStore).
+    replacement itself is made durable too (the folder is fsynced); without it, the caller either fsyncs the
+    folder after a group of writes (fsync_dir) or accepts that a power cut may bring back the previous whole
+    file (pages that are made again from other files).
     Raises StoreError when the disk refuses (full, read-only, permissions).
     """
     try:
@@ -32,10 +32,9 @@ def write_atomic(path: Path, data: bytes, *, sync_dir: bool = True, fsync: bool 
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            if fsync:
-                os.fsync(fh.fileno())
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
-        if sync_dir and fsync:
+        if sync_dir:
             fsync_dir(path.parent)
     except OSError as exc:
         with contextlib.suppress(OSError):
@@ -66,11 +65,37 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def write_json(path: Path, document: dict[str, Any], *, sync_dir: bool = True, fsync: bool = True) -> None:
-    """Atomically write `document` as JSON with `"version": 1` first (see write_atomic). Raises StoreError."""
+def write_json(path: Path, document: dict[str, Any]) -> None:
+    """Atomically and durably write `document` as JSON with `"version": 1` first. Raises StoreError."""
     body = {"version": FORMAT_VERSION, **{k: v for k, v in document.items() if k != "version"}}
-    write_atomic(path, (json.dumps(body, indent=1, ensure_ascii=False, sort_keys=False) + "\n").encode(),
-                 sync_dir=sync_dir, fsync=fsync)
+    write_atomic(path, (json.dumps(body, indent=1, ensure_ascii=False, sort_keys=False) + "\n").encode())
+
+
+def write_cache_json(path: Path, document: dict[str, Any]) -> None:
+    """Overwrite a cache file in place with `document` as versioned JSON: no temp file, no rename, no fsync.
+
+    Only for files a reader can do without: one caught mid-write, or emptied by a power cut, is cut short and
+    so not valid JSON, which read_json refuses (a prefix of a JSON object never parses). Creating and
+    renaming a file per write costs journal work that waits on other processes' fsyncs.
+    Raises StoreError when the disk refuses.
+    """
+    body = {"version": FORMAT_VERSION, **{k: v for k, v in document.items() if k != "version"}}
+    data = (json.dumps(body, indent=1, ensure_ascii=False) + "\n").encode()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    except OSError as exc:
+        raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    except OSError as exc:
+        raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    finally:
+        os.close(fd)
 
 
 def read_json(path: Path) -> dict[str, Any]:

@@ -5,7 +5,8 @@ Layout of `<snapshots_dir>/<target>/`:
   <id>.html.gz   the raw response body, gzip-compressed (live fetches only)
   <id>.json      metadata; written last, so its presence is what makes a snapshot visible
   state.json     error streak, last change, and the rest as of its last write (durable)
-  check.json     what every check refreshes: time, status, validators, content fingerprint (not fsynced)
+  check.json     what every check refreshes: time, status, validators, content fingerprint (a cache,
+                 overwritten in place: see load_state)
 where <id> is `<UTC time>-<first 12 hex of the text's sha256>`, so names sort by time.
 """
 
@@ -20,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from monitor.durable import fsync_dir, read_json, write_atomic, write_json
+from monitor.durable import fsync_dir, read_json, write_atomic, write_cache_json, write_json
 from monitor.errors import StoreError
 from monitor.lock import FileLock, locked
 from monitor.models import NAME_RE, SNAPSHOT_ID_RE, Snapshot, SnapshotSource, TargetState, Validators, time_id
@@ -174,9 +175,10 @@ class SnapshotStore:
     def load_state(self, target: str) -> TargetState:
         """Return the target's remembered state (an empty state if there is none). Raises StoreError.
 
-        `state.json` is durable and holds everything; `check.json`, rewritten by every check without waiting
-        for the disk, holds what a check refreshes (time, status, validators, fingerprint) and wins when it
-        is readable and newer. If a power cut empties it, the check after just takes the full path once.
+        `state.json` is durable and holds everything; `check.json`, overwritten in place by every check
+        without waiting for the disk, holds what a check refreshes (time, status, validators, fingerprint)
+        and wins when it is readable and newer. Read mid-write or emptied by a power cut it is not valid
+        JSON: then the durable values count, and the check after takes the full path once.
         """
         folder = self.target_dir(target)
         path = folder / "state.json"
@@ -227,7 +229,7 @@ class SnapshotStore:
                 "last_error_status": state.last_error_status,
                 "reported": state.reported,
             })
-        write_json(folder / CHECKS, checks, sync_dir=False, fsync=False)
+        write_cache_json(folder / CHECKS, checks)
 
     def _load_meta(self, target: str, snapshot_id: str) -> Snapshot:
         doc = read_json(self.target_dir(target) / f"{snapshot_id}.json")

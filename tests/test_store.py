@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.durable import read_json, write_cache_json
 from monitor.errors import StoreError
 from monitor.models import TargetState, Validators
 from monitor.store import SnapshotStore, sha256_text
@@ -99,6 +100,17 @@ def test_a_check_that_changes_nothing_that_matters_leaves_the_durable_state_alon
     (tmp_path / "page" / "check.json").write_text(json.dumps({"version": 1, "last_checked": T0.isoformat(),
                                                               "fingerprint": "old"}))
     assert store.load_state("page") == failing
+
+
+def test_a_cache_file_cut_short_anywhere_is_refused_not_misread(tmp_path: Path) -> None:
+    path = tmp_path / "check.json"
+    write_cache_json(path, {"last_checked": T0.isoformat(), "fingerprint": "id:" + "f" * 64, "etag": None})
+    whole = path.read_bytes()
+    assert read_json(path)["fingerprint"].startswith("id:")
+    for cut in range(len(whole.rstrip(b"\n"))):
+        path.write_bytes(whole[:cut])
+        with pytest.raises(StoreError):
+            read_json(path)
 
 
 def test_baseline_import_only_as_the_first_snapshot(tmp_path: Path) -> None:
