@@ -65,10 +65,15 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def _versioned(document: dict[str, Any]) -> bytes:
+    """`document` as JSON text with `"version": 1` first."""
+    body = {"version": FORMAT_VERSION, **{k: v for k, v in document.items() if k != "version"}}
+    return (json.dumps(body, indent=1, ensure_ascii=False) + "\n").encode()
+
+
 def write_json(path: Path, document: dict[str, Any]) -> None:
     """Atomically and durably write `document` as JSON with `"version": 1` first. Raises StoreError."""
-    body = {"version": FORMAT_VERSION, **{k: v for k, v in document.items() if k != "version"}}
-    write_atomic(path, (json.dumps(body, indent=1, ensure_ascii=False, sort_keys=False) + "\n").encode())
+    write_atomic(path, _versioned(document))
 
 
 def write_cache_json(path: Path, document: dict[str, Any]) -> None:
@@ -79,17 +84,17 @@ def write_cache_json(path: Path, document: dict[str, Any]) -> None:
     renaming a file per write costs journal work that waits on other processes' fsyncs.
     Raises StoreError when the disk refuses.
     """
-    body = {"version": FORMAT_VERSION, **{k: v for k, v in document.items() if k != "version"}}
-    data = (json.dumps(body, indent=1, ensure_ascii=False) + "\n").encode()
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            fd = os.open(path, flags, 0o644)
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, flags, 0o644)
     except OSError as exc:
         raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
     try:
-        view = memoryview(data)
+        view = memoryview(_versioned(document))
         while view:
             view = view[os.write(fd, view):]
     except OSError as exc:

@@ -34,13 +34,7 @@ def extract_tree(doc: lxml.etree._Element, profile: str, regions_css: str, match
     if prof.required and not matches(doc, prof.required):
         raise NormalizeError(f"profile {prof.name}: page has none of {prof.required} (not an article page?)")
     dropped = set(matches(doc, prof.drop)) if prof.drop else set()
-
-    def alive(nodes: list[lxml.etree._Element]) -> list[lxml.etree._Element]:
-        if not dropped:
-            return nodes
-        return [n for n in nodes if n not in dropped and not any(a in dropped for a in n.iterancestors())]
-
-    found = alive(matches(doc, regions_css))
+    found = _alive(matches(doc, regions_css), dropped)
     if not found:
         return None
     chosen = set(found)
@@ -49,13 +43,19 @@ def extract_tree(doc: lxml.etree._Element, profile: str, regions_css: str, match
     text = _walk(regions, compact, dropped)
     if not text.strip():
         raise NormalizeError(f"profile {prof.name}: no text found in the page")
-    return PageContent(text=text, title=_title(doc, prof, matches, dropped, alive), links=_links(regions, dropped))
+    return PageContent(text=text, title=_title(doc, prof, matches, dropped), links=_links(regions, dropped))
 
 
-def _title(doc: lxml.etree._Element, prof: Profile, matches: Matcher, dropped: set[lxml.etree._Element],
-           alive: Callable[[list[lxml.etree._Element]], list[lxml.etree._Element]]) -> str | None:
+def _alive(nodes: list[lxml.etree._Element], dropped: set[lxml.etree._Element]) -> list[lxml.etree._Element]:
+    """The `nodes` that are neither dropped nor inside a dropped part."""
+    if not dropped:
+        return nodes
+    return [n for n in nodes if n not in dropped and not any(a in dropped for a in n.iterancestors())]
+
+
+def _title(doc: lxml.etree._Element, prof: Profile, matches: Matcher, dropped: set[lxml.etree._Element]) -> str | None:
     for selector in prof.title.split(","):
-        found = alive(matches(doc, selector.strip()))
+        found = _alive(matches(doc, selector.strip()), dropped)
         if found:
             title = ASCII_WS.sub(" ", INVISIBLE.sub("", _text_of(found[0], dropped))).strip()
             if title:
@@ -91,14 +91,12 @@ def _text_of(node: lxml.etree._Element, dropped: set[lxml.etree._Element]) -> st
 def _links(regions: list[lxml.etree._Element], dropped: set[lxml.etree._Element]) -> tuple[str, ...]:
     seen: dict[str, None] = {}
     for region in regions:
-        # As soupsieve selects them: not inside a dropped part, nor inside a <template> (not part of the page).
-        anchors = [n for n in region.iterdescendants("a", "area") if n.get("href") is not None
+        # As soupsieve selects them: not dropped, nor inside a <template> (not part of the page).
+        anchors = [n for n in region.iterdescendants("a", "area") if n.get("href") is not None and n not in dropped
                    and not any(a in dropped or a.tag == "template" for a in n.iterancestors())]
         if region.tag == "a" and region.get("href") is not None:
             anchors.insert(0, region)
         for node in anchors:
-            if node in dropped:
-                continue
             href = (node.get("href") or "").strip()
             if href and not href.startswith("#") and not href.lower().startswith("javascript:"):
                 seen.setdefault(href, None)

@@ -85,21 +85,12 @@ def _reviews(reports_dir: Path) -> dict[tuple[str, str], Review]:
 
 
 def publish(reports_dir: Path, store: SnapshotStore, now: datetime, targets: Iterable[str] | None = None) -> Path:
-    """Rewrite the top index and the feed, and the pages of `targets` (default: every target on disk).
+    """Rewrite the top index and the feed, and the pages of `targets` (default: every target on disk) and of
+    any target that has none yet (the index links to them), all from one reading of the reports.
 
     Returns the top index's path. Raises ReportError if a page cannot be rendered or written.
     """
-    index = publish_index(reports_dir, store, now, pages=targets is None)
-    if targets is not None:
-        publish_targets(reports_dir, store, now, targets)
-    return index
-
-
-def publish_index(reports_dir: Path, store: SnapshotStore, now: datetime, *, pages: bool = False) -> Path:
-    """Rewrite the top index and the feed, and the pages of every target that has none yet (the index links
-    to them), or of every target with `pages`. Returns the index's path. Raises ReportError."""
-    reviews = _reviews(reports_dir)
-    entries = list_reports(reports_dir, reviews)
+    entries = list_reports(reports_dir, _reviews(reports_dir))
     names = _target_names(reports_dir, store)
     groups = by_target(entries)
     env = environment()
@@ -111,8 +102,9 @@ def publish_index(reports_dir: Path, store: SnapshotStore, now: datetime, *, pag
         _write(reports_dir / FEED_NAME, _feed(env, reports_dir, entries, now))
     except jinja2.TemplateError as exc:
         raise ReportError(f"cannot render the report index: {exc}") from exc
-    missing = names if pages else {n for n in names if not (reports_dir / n / "index.html").exists()}
-    _target_pages(reports_dir, store, now, missing, groups)
+    wanted = names if targets is None else (set(targets) & names) | {
+        n for n in names if not (reports_dir / n / "index.html").exists()}
+    _target_pages(reports_dir, store, now, wanted, groups)
     return index
 
 
@@ -170,16 +162,15 @@ class SiteUpdates:
         return names
 
     def flush(self, now: datetime) -> None:
-        """Regenerate the pages of the targets touched since the last flush, then the top index and feed; a
+        """Regenerate the top index and feed and the pages of the targets touched since the last flush; a
         failure is logged and retried on the next flush."""
+        names = self.take()
         with self._lock:
-            names, self._dirty = self._dirty, set()
             index, self._index = self._index, False
         if not names and not index:
             return
         try:
-            publish_targets(self.reports_dir, self.store, now, names)
-            publish_index(self.reports_dir, self.store, now)
+            publish(self.reports_dir, self.store, now, names)
         except ReportError as exc:
             logger.error("could not update the report index: %s", exc)
             with self._lock:
