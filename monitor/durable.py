@@ -14,13 +14,16 @@ from monitor.errors import StoreError
 FORMAT_VERSION = 1
 
 
-def write_atomic(path: Path, data: bytes, *, sync_dir: bool = True) -> None:
+def write_atomic(path: Path, data: bytes, *, sync_dir: bool = True, durable: bool = True) -> None:
     """Write `data` to `path` so that readers see the old file or the whole new one, never a part.
 
     The new file's content is on disk before it replaces the old one. With `sync_dir` (the default) the
     replacement itself is made durable too (the folder is fsynced); without it, the caller either fsyncs the
     folder after a group of writes (fsync_dir) or accepts that a power cut may bring back the previous whole
     file (pages that are made again from other files).
+    With `durable=False` nothing is fsynced: readers still never see a part, but a power cut may leave the
+    previous file or an empty one. Only for derived files that are regenerated from the stored ones (the
+    site's index, history and feed pages: every flush rewrites them and `verify --repair` makes them all again).
     Raises StoreError when the disk refuses (full, read-only, permissions).
     """
     try:
@@ -31,10 +34,11 @@ def write_atomic(path: Path, data: bytes, *, sync_dir: bool = True) -> None:
         os.fchmod(fd, 0o644)  # mkstemp creates 0600; snapshots and reports are meant to be read
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
-        if sync_dir:
+        if sync_dir and durable:
             fsync_dir(path.parent)
     except OSError as exc:
         with contextlib.suppress(OSError):

@@ -130,6 +130,7 @@ def check_reports(reports_dir: Path, good: set[tuple[str, str]], result: Verific
     listed: set[str] = set()
     readable = {(t, p.stem): doc for t, p, doc in sidecars(reports_dir)}
     for folder in sorted(p for p in reports_dir.iterdir() if p.is_dir() and NAME_RE.match(p.name)):
+        _check_pages(folder, result)
         ids = {_stem(p.name) for p in folder.iterdir() if REPORT_ID_RE.match(_stem(p.name))}
         for rid in sorted(ids):
             files = tuple(p for p in (folder / f"{rid}.json", folder / f"{rid}.html", folder / f"{rid}.txt")
@@ -154,6 +155,24 @@ def check_reports(reports_dir: Path, good: set[tuple[str, str]], result: Verific
                 listed.add(f"{folder.name}/{rid}")
     _check_review_db(reports_dir / DB_NAME, result)
     _check_index(reports_dir, listed, result)
+
+
+def _check_pages(folder: Path, result: Verification) -> None:
+    """A target's index and history pages are written without fsync (monitor.report.site): after a power cut
+    one may be empty or cut short. That is a notice; repair regenerates the pages."""
+    for page in (folder / "index.html", folder / "history.html"):
+        try:
+            with page.open("rb") as fh:
+                fh.seek(max(0, page.stat().st_size - 64))
+                whole = fh.read().rstrip().endswith(b"</html>")
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            result.findings.append(Finding((page,), f"page not readable: {exc}", "notice"))
+            continue
+        result.checked += 1
+        if not whole:
+            result.findings.append(Finding((page,), "page cut short (a power cut?)", "notice"))
 
 
 def _check_review_db(path: Path, result: Verification) -> None:
@@ -236,7 +255,7 @@ def _repair(finding: Finding, snapshots_dir: Path, reports_dir: Path, stamp: str
     if finding.problem == "stale temporary file":
         first.unlink(missing_ok=True)
         return Finding(finding.paths, finding.problem, finding.severity, "removed")
-    if first.name in ("index.html", "feed.atom"):
+    if first.name in ("index.html", "history.html", "feed.atom"):
         return finding
     root = reports_dir if first.is_relative_to(reports_dir) else snapshots_dir
     folder = root / QUARANTINE / stamp

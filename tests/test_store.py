@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.durable import read_json, write_cache_json
+from monitor.durable import read_json, write_atomic, write_cache_json
 from monitor.errors import StoreError
 from monitor.models import TargetState, Validators
 from monitor.store import SnapshotStore, sha256_text
@@ -141,3 +141,17 @@ def test_a_disk_error_is_a_store_error_and_leaves_no_snapshot(tmp_path: Path) ->
     (tmp_path / "page").write_text("a file where the folder should be")
     with pytest.raises(StoreError, match="cannot write"):
         store.save("page", "text", taken_at=T0)
+
+
+@pytest.mark.parametrize(("durable", "sync_dir", "expected"), [(True, True, 2), (True, False, 1), (False, True, 0)])
+def test_write_atomic_fsyncs_what_it_promises(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, durable: bool,
+                                              sync_dir: bool, expected: int) -> None:
+    import os
+    synced: list[int] = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real(fd))[1])
+    path = tmp_path / "page.html"
+    path.write_bytes(b"old")
+    write_atomic(path, b"new page", durable=durable, sync_dir=sync_dir)
+    assert path.read_bytes() == b"new page" and len(synced) == expected
+    assert [p.name for p in tmp_path.iterdir()] == ["page.html"]  # no temp file left behind

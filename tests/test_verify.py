@@ -118,3 +118,20 @@ def test_verify_cli_exit_codes_and_json(report_site: ReportSite) -> None:
     assert CliRunner().invoke(cli, ["--config", config, "verify"]).exit_code == 0
 
 
+
+
+def test_a_target_page_emptied_by_a_power_cut_is_a_notice_and_is_made_again(report_site: ReportSite) -> None:
+    # The site's pages are written atomically but without fsync: a power cut may leave one empty.
+    settings = report_site.settings
+    history = settings.reports_dir / NATO / "history.html"
+    index = settings.reports_dir / NATO / "index.html"
+    whole = history.read_bytes()
+    history.write_bytes(b"")
+    index.write_bytes(index.read_bytes()[:100])
+    found = verify(settings.snapshots_dir, settings.reports_dir, now=NOW)
+    assert found.errors == [] and {f.paths[0] for f in found.findings} == {history, index}, found.findings
+    assert all("cut short" in f.problem for f in found.findings)
+    fixed = verify(settings.snapshots_dir, settings.reports_dir, repair=True, now=NOW)
+    assert fixed.regenerated and all(f.action == "regenerated" for f in fixed.findings)
+    assert history.read_bytes().rstrip().endswith(b"</html>") and len(history.read_bytes()) > len(whole) // 2
+    assert verify(settings.snapshots_dir, settings.reports_dir, now=NOW).findings == []

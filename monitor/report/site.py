@@ -190,9 +190,9 @@ class SiteUpdates:
 
 def _write(path: Path, html: str) -> None:
     try:
-        # Whole pages, but without the folder fsync: they are made from the sidecars, the store and the review
-        # database (a power cut may leave one a version behind until its next rewrite, or verify --repair).
-        write_atomic(path, html.encode("utf-8"), sync_dir=False)
+        # Whole pages, never fsynced: they are made from the sidecars, the store and the review database (a power
+        # cut may leave one a version behind, or empty, until its next rewrite or `verify --repair`).
+        write_atomic(path, html.encode("utf-8"), durable=False)
     except StoreError as exc:
         raise ReportError(str(exc)) from exc
 
