@@ -14,7 +14,7 @@ from pathlib import Path
 
 from monitor.archive import Archive, fallback_fetch
 from monitor.diff import diff, diff_meta
-from monitor.encoding import decode_html
+from monitor.encoding import read_html
 from monitor.errors import BlockedError, HTTPStatusError, MonitorError, ReportError, TransientFetchError
 from monitor.events import on_failure, on_success
 from monitor.fetch import Clock, Fetcher, utcnow
@@ -137,14 +137,15 @@ def _compare(target: Target, ctx: CheckContext, state: TargetState, previous: Sn
     store = ctx.store
     if fetched.not_modified and previous is not None:
         return _Outcome("unchanged", fetched, previous, fingerprint=_fingerprint_of(state))
-    html = decode_html(fetched.body, fetched.content_type)
-    piece = cut_target(target, fetched.final_url, fetched.status, html) if ctx.fast else None
+    page = read_html(fetched.body, fetched.content_type)  # decoded only if the full path needs the text
+    piece = cut_target(target, fetched.final_url, fetched.status, page) if ctx.fast else None
     fingerprint = piece.fingerprint if piece else None
     if fingerprint and previous is not None and state.fingerprint == f"{previous.id}:{fingerprint}":
         # The content regions, rules, final URL and status are what they were when the newest snapshot
         # was compared: the full path would find the same text, title and links, so "unchanged".
         return _Outcome("unchanged", fetched, previous, fingerprint=fingerprint)
-    content = (piece.content() if piece else None) or extract(html, target.profile, target.select, target.exclude)
+    content = (piece.content() if piece else None) or extract(page.text, target.profile, target.select,
+                                                               target.exclude)
     if previous is None:
         return _Outcome("new", fetched, None, snapshot=_save(store, target, content, fetched), fingerprint=fingerprint)
     # Ignore rules apply before comparing, so ignored text can never show up as a change.

@@ -5,6 +5,8 @@ from __future__ import annotations
 import codecs
 import logging
 import re
+from dataclasses import dataclass
+from functools import cached_property
 
 import charset_normalizer
 
@@ -71,33 +73,62 @@ def _checked(declared: str | None, body: bytes) -> str | None:
     return declared
 
 
+def _detect(body: bytes, content_type: str | None) -> tuple[str, bool]:
+    """Return the codec name and whether `body` is proven to be valid UTF-8 (it was decoded as such)."""
+    for bom, name in _BOMS:
+        if body.startswith(bom):
+            return name, False
+    declared = _checked(_known(charset_from_content_type(content_type)), body)
+    if declared:
+        return declared, declared == "utf-8"  # _checked decoded the whole body as UTF-8 to keep that label
+    meta = _META_CHARSET.search(body[:4096])
+    declared = _checked(_known(meta.group(1).decode("ascii", "replace")), body) if meta else None
+    if declared:
+        return declared, declared == "utf-8"
+    if _valid_utf8(body):
+        return "utf-8", True
+    best = charset_normalizer.from_bytes(body[:65536]).best()
+    return (_known(best.encoding) if best and _known(best.encoding) else "cp1252"), False
+
+
 def detect_encoding(body: bytes, content_type: str | None = None) -> str:
     """Return the codec name to decode `body` with.
 
     Order: byte-order mark, charset in the Content-Type header, <meta> charset in the first 4 KiB (each unless
     the bytes prove it wrong, see _checked), valid UTF-8, statistical detection, windows-1252.
     """
-    for bom, name in _BOMS:
-        if body.startswith(bom):
-            return name
-    declared = _checked(_known(charset_from_content_type(content_type)), body)
-    if declared:
-        return declared
-    meta = _META_CHARSET.search(body[:4096])
-    declared = _checked(_known(meta.group(1).decode("ascii", "replace")), body) if meta else None
-    if declared:
-        return declared
-    try:
-        body.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    best = charset_normalizer.from_bytes(body[:65536]).best()
-    return _known(best.encoding) if best and _known(best.encoding) else "cp1252"
+    return _detect(body, content_type)[0]
+
+
+@dataclass(frozen=True)
+class HtmlBody:
+    """A fetched page's bytes with their encoding decided once. `text` is what decode_html returns; `utf8` is
+    that text as UTF-8 bytes, which for a page already in valid UTF-8 is the body itself, not decoded."""
+
+    body: bytes
+    encoding: str
+    valid_utf8: bool = False
+
+    @cached_property
+    def text(self) -> str:
+        """The page as text: undecodable bytes become U+FFFD, a byte-order mark is dropped."""
+        text = self.body.decode(self.encoding, errors="replace")
+        return text[1:] if text.startswith("\ufeff") else text
+
+    @cached_property
+    def utf8(self) -> bytes:
+        """`text` encoded as UTF-8 (for lxml), without decoding when the body is valid UTF-8 already."""
+        if self.valid_utf8:
+            return self.body  # no BOM: _detect only proves bodies valid when no BOM decided the encoding
+        return self.text.encode("utf-8", "replace")
+
+
+def read_html(body: bytes, content_type: str | None = None) -> HtmlBody:
+    """Return `body` with the encoding detect_encoding() picks."""
+    encoding, valid_utf8 = _detect(body, content_type)
+    return HtmlBody(body, encoding, valid_utf8)
 
 
 def decode_html(body: bytes, content_type: str | None = None) -> str:
     """Return `body` decoded as text with the encoding detect_encoding() picks; undecodable bytes become U+FFFD."""
-    encoding = detect_encoding(body, content_type)
-    text = body.decode(encoding, errors="replace")
-    return text[1:] if text.startswith("\ufeff") else text
+    return read_html(body, content_type).text

@@ -3,6 +3,7 @@ marks whole words, normalized text has its documented shape."""
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 import unicodedata
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 from monitor.config import parse_settings
 from monitor.diff import diff, new_text, old_text
-from monitor.encoding import decode_html
+from monitor.encoding import decode_html, read_html
 from monitor.errors import ConfigError, MonitorError, NormalizeError
 from monitor.normalize import extract, normalize
 from monitor.regions import cut
@@ -121,6 +122,21 @@ def test_the_fast_path_reads_what_normalize_reads(html: str, profile: str) -> No
     "text/html; charset=utf-16", "text/html;charset=\"shift_jis\""])))
 def test_decoding_any_bytes_gives_text(body: bytes, content_type: str | None) -> None:
     assert isinstance(decode_html(body, content_type), str)
+
+
+UTF8ISH = st.lists(st.one_of(st.text(max_size=20), st.binary(max_size=4),
+                             st.sampled_from([codecs.BOM_UTF8, b"\xc3\xa9", b"\xe9", b"\xed\xa0\x80", b"\xff"])),
+                   max_size=12).map(lambda parts: b"".join(p.encode() if isinstance(p, str) else p for p in parts))
+
+
+@FAST
+@given(UTF8ISH, st.sampled_from([None, "text/html", "text/html; charset=utf-8", "text/html; charset=iso-8859-1",
+                                 "text/html; charset=utf-16"]))
+def test_the_undecoded_utf8_body_is_the_decoded_text_encoded(body: bytes, content_type: str | None) -> None:
+    # The cut reads a UTF-8 page's bytes as they came; that must be exactly the text the full path decodes.
+    page = read_html(body, content_type)
+    assert page.utf8 == decode_html(body, content_type).encode("utf-8", "replace")
+    assert page.text == decode_html(body, content_type)
 
 
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-5, 10**6), st.floats(allow_nan=True),

@@ -12,7 +12,7 @@ import pytest
 from monitor.check import CheckContext, check_target
 from monitor.config import DEFAULT_USER_AGENT
 from monitor.demo.server import Page, PageServer
-from monitor.encoding import decode_html
+from monitor.encoding import decode_html, read_html
 from monitor.errors import NormalizeError
 from monitor.fetch import Fetcher
 from monitor.models import FetchSettings, Target
@@ -53,6 +53,11 @@ def test_every_corpus_page_normalizes_the_same_cut_or_whole(corpus: Path) -> Non
     assert len(pages) == 30 * 3  # rounds 0..2
     for page in pages:
         same_content(decode_html(page.read_bytes()), "defense.gov")
+        # The check cuts the body's bytes as they came (valid UTF-8): the same cut as from the decoded text.
+        body = read_html(page.read_bytes(), "text/html; charset=utf-8")
+        assert body.valid_utf8 and body.utf8 is body.body  # not decoded
+        from_bytes, from_text = cut(body.utf8, "defense.gov"), cut(body.text, "defense.gov")
+        assert from_bytes and from_text and from_bytes.fingerprint == from_text.fingerprint
 
 
 def test_noise_leaves_the_fingerprint_and_edits_change_it(corpus: Path) -> None:
