@@ -13,7 +13,7 @@ from monitor.durable import fsync_dir, write_atomic, write_json
 from monitor.errors import ReportError, StoreError
 from monitor.models import ChangeReport
 from monitor.report.catalog import sidecars
-from monitor.report.render import render_document, report_document
+from monitor.report.render import render_documents, report_document
 from monitor.retention import ReportRef
 
 logger = logging.getLogger(__name__)
@@ -29,10 +29,9 @@ def write_report(reports_dir: Path, report: ChangeReport) -> Path:
     document = report_document(report)
     try:
         # The HTML and text forms, made durable by one folder fsync, before the sidecar that lists the report.
-        write_atomic(html_path, render_document("report.html", document, report.created_at).encode("utf-8"),
-                     sync_dir=False)
-        write_atomic(folder / f"{report.id}.txt",
-                     render_document("report.txt", document, report.created_at).encode("utf-8"), sync_dir=False)
+        html, text = render_documents(("report.html", "report.txt"), document, report.created_at)
+        write_atomic(html_path, html.encode("utf-8"), sync_dir=False)
+        write_atomic(folder / f"{report.id}.txt", text.encode("utf-8"), sync_dir=False)
         fsync_dir(folder)
         write_json(folder / f"{report.id}.json", {**document, "html": html_path.name, "text": f"{report.id}.txt"})
     except StoreError as exc:

@@ -94,16 +94,21 @@ def report_document(report: ChangeReport) -> dict[str, Any]:
     }
 
 
-def document_context(doc: dict[str, Any]) -> dict[str, Any]:
+ALL_VIEWS = ("chunks", "rows", "hunks")
+
+
+def document_context(doc: dict[str, Any], views: tuple[str, ...] = ALL_VIEWS) -> dict[str, Any]:
     """Return the template variables describing a report document (a sidecar): the static report, its text
-    form and the review app all render from these, so they show the same views.
+    form and the review app all render from these, so they show the same views. Of the three views of the
+    diff (`chunks` inline, `rows` side by side, `hunks` changes only) only those in `views` are computed;
+    the others are None.
 
     Raises ReportError for a document that is not a report.
     """
     try:
         ops = tuple((int(op), str(text)) for op, text in doc.get("ops") or ())
         kind = str(doc.get("kind", "changed"))
-        side = rows(ops) if ops else []
+        side = rows(ops) if ops and "rows" in views else []
         old, new = doc.get("old"), doc.get("new")
         return {
             "id": doc["id"], "kind": kind, "heading": HEADINGS.get(kind, kind), "target": doc["target"],
@@ -117,8 +122,9 @@ def document_context(doc: dict[str, Any]) -> dict[str, Any]:
             "meta": doc.get("meta"), "ignored": int(doc.get("ignored") or 0), "error": doc.get("error"),
             "failures": int(doc.get("failures") or 0),
             "failing_since": stamp(datetime.fromisoformat(doc["failing_since"])) if doc.get("failing_since") else "",
-            "ops": ops, "chunks": chunks(ops), "rows": side if len(side) <= MAX_SIDE_ROWS else None,
-            "hunks": hunks(ops),
+            "ops": ops, "chunks": chunks(ops) if "chunks" in views else None,
+            "rows": side if "rows" in views and len(side) <= MAX_SIDE_ROWS else None,
+            "hunks": hunks(ops) if "hunks" in views else None,
         }
     except (KeyError, TypeError, ValueError) as exc:
         raise ReportError(f"invalid report document: {exc}") from exc
@@ -137,7 +143,17 @@ def render_text(report: ChangeReport, generated_at: datetime) -> str:
 
 def render_document(name: str, doc: dict[str, Any], generated_at: datetime) -> str:
     """Return template `name` rendered for a report document. Raises ReportError."""
-    try:
-        return environment().get_template(name).render(document_context(doc), generated_at=stamp(generated_at))
-    except jinja2.TemplateError as exc:
-        raise ReportError(f"cannot render {name} for {doc.get('target')}: {exc}") from exc
+    return render_documents((name,), doc, generated_at)[0]
+
+
+def render_documents(names: tuple[str, ...], doc: dict[str, Any], generated_at: datetime) -> list[str]:
+    """Return the templates `names` rendered for one report document (its views computed once).
+    Raises ReportError."""
+    context = {**document_context(doc), "generated_at": stamp(generated_at)}
+    out = []
+    for name in names:
+        try:
+            out.append(environment().get_template(name).render(context))
+        except jinja2.TemplateError as exc:
+            raise ReportError(f"cannot render {name} for {doc.get('target')}: {exc}") from exc
+    return out

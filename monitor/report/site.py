@@ -236,7 +236,7 @@ def _feed(env: jinja2.Environment, reports_dir: Path, entries: list[ReportEntry]
     items = []
     for e in entries[:FEED_ENTRIES]:
         try:
-            context = document_context(read_sidecar(reports_dir, e.target, e.id))
+            context = document_context(read_sidecar(reports_dir, e.target, e.id), views=("hunks",))
         except ReportError as exc:
             logger.warning("feed: skipping %s: %s", e.ref, exc)
             continue
