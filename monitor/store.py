@@ -15,13 +15,14 @@ from __future__ import annotations
 import gzip
 import hashlib
 import logging
+import os
 from contextlib import AbstractContextManager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from monitor.durable import fsync_dir, read_json, write_atomic, write_cache_json, write_json
+from monitor.durable import fsync_dir, read_file, read_json, write_atomic, write_cache_json, write_json
 from monitor.errors import StoreError
 from monitor.lock import FileLock, locked
 from monitor.models import NAME_RE, SNAPSHOT_ID_RE, Snapshot, SnapshotSource, TargetState, Validators, time_id
@@ -78,11 +79,14 @@ class SnapshotStore:
         return [self._load_meta(target, sid) for sid in ids]
 
     def latest(self, target: str) -> Snapshot | None:
-        """Return the newest snapshot of `target`, or None if it has none."""
-        folder = self.target_dir(target)
-        if not folder.is_dir():
+        """Return the newest snapshot of `target`, or None if it has none. Raises StoreError."""
+        try:
+            names = os.listdir(self.target_dir(target))
+        except (FileNotFoundError, NotADirectoryError):
             return None
-        ids = [p.stem for p in folder.glob("*.json") if SNAPSHOT_ID_RE.match(p.stem)]
+        except OSError as exc:
+            raise StoreError(f"cannot list the snapshots of {target}: {exc.strerror or exc}") from exc
+        ids = [n[:-5] for n in names if n.endswith(".json") and SNAPSHOT_ID_RE.match(n[:-5])]
         return self._load_meta(target, max(ids)) if ids else None
 
     def get(self, target: str, snapshot_id: str) -> Snapshot:
@@ -95,7 +99,7 @@ class SnapshotStore:
         """Return the snapshot's text, verified against its sha256. Raises StoreError."""
         path = self.target_dir(snapshot.target) / f"{snapshot.id}.txt"
         try:
-            text = path.read_bytes().decode("utf-8")
+            text = read_file(path).decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise StoreError(f"cannot read {path}: {exc}") from exc
         if sha256_text(text) != snapshot.sha256:
@@ -181,14 +185,13 @@ class SnapshotStore:
         JSON: then the durable values count, and the check after takes the full path once.
         """
         folder = self.target_dir(target)
-        path = folder / "state.json"
-        if not path.exists():
+        doc = read_json(folder / "state.json", missing={})
+        if not doc:
             return TargetState()
-        doc = read_json(path)
         try:
-            checks = read_json(folder / CHECKS)
+            checks = read_json(folder / CHECKS, missing={})
         except StoreError:
-            checks = {}  # absent, or lost to a power cut: the durable state has older values of the same
+            checks = {}  # lost to a power cut, or read mid-write: the durable state has older values of the same
         if str(checks.get("last_checked") or "") >= str(doc.get("last_checked") or ""):
             doc = {**doc, **{k: checks.get(k) for k in _CHECK_FIELDS}}
         return TargetState(

@@ -72,8 +72,13 @@ def target_summaries(groups: dict[str, list[ReportEntry]], names: Iterable[str])
 def _target_names(reports_dir: Path, store: SnapshotStore) -> set[str]:
     names: set[str] = set()
     for root in (reports_dir, store.root):
-        if root.is_dir():
-            names |= {p.name for p in root.iterdir() if p.is_dir() and NAME_RE.match(p.name)}
+        try:
+            with os.scandir(root) as entries:  # the folder type comes with the listing: no stat per target
+                names |= {e.name for e in entries if NAME_RE.match(e.name) and e.is_dir()}
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError as exc:
+            raise ReportError(f"cannot list {root}: {exc.strerror or exc}") from exc
     return names
 
 
