@@ -234,6 +234,18 @@ def _row(label: str, runs: list[Run]) -> str:
             f"{statistics.median(r.rss_mib for r in runs):.0f} |")
 
 
+def _paired_ratios(runs: list[Run], files: list[Path], case: str, phase: str) -> list[float]:
+    """Our speed over the peer's, repetition by repetition: the runs of one repetition are seconds apart, so
+    the ratio is less exposed to a noisy machine than a ratio of medians taken over the whole benchmark."""
+    out = []
+    for run, path in zip(runs, files, strict=False):
+        walls = [float(r["wall_s"]) for r in json.loads(path.read_text())["records"]
+                 if r["case"] == case and r["phase"] == phase]
+        if walls:
+            out.append(walls[0] / run.wall)
+    return out
+
+
 def _peer_rows(files: list[Path]) -> tuple[list[str], dict[str, float]]:
     """Table rows from peers.py's JSON files (one per repetition), and pages/s per "case phase"."""
     runs: dict[tuple[str, str], list[dict]] = defaultdict(list)
@@ -301,8 +313,11 @@ def main() -> None:
     for phase, runs in (("diff", diff_runs), ("baseline", base_runs)):
         ours_rate = args.pages / statistics.median(r.wall for r in runs)
         uw = rates.get(f"urlwatch/css+html2text {phase}")
+        paired = _paired_ratios(runs, peer_files, "urlwatch/css+html2text", phase)
         lines.append(f"monitor {phase} round: {ours_rate:.0f} pages/s"
-                     + (f"; urlwatch css+html2text: {uw:.0f} pages/s; ratio {ours_rate / uw:.2f}x" if uw else ""))
+                     + (f"; urlwatch css+html2text: {uw:.0f} pages/s; ratio {ours_rate / uw:.2f}x" if uw else "")
+                     + (f"; per repetition (each run beside its peer run): median {statistics.median(paired):.2f}x "
+                        f"({min(paired):.2f}-{max(paired):.2f})" if paired else ""))
     lines += [f"stored per target after the two rounds: {statistics.median(stored) / args.pages / 1024:.1f} KiB",
               f"fast path vs full normalization: {compared} pages compared, {mismatches} differ"]
     if not args.no_peers:
