@@ -128,6 +128,9 @@ def ours(corpus_dir: Path, pages: int) -> tuple[Run, Run, int]:
         server.switch(1)
         diff = measure(config, pages, "diff", truth_of(corpus_dir))
         stored = sum(p.stat().st_size for p in (state / "snapshots").rglob("*") if p.is_file())
+        if base.errors or diff.errors:  # timings of failed checks mean nothing
+            raise SystemExit(f"monitor reported {base.errors} errors in the baseline round and {diff.errors} in the "
+                             f"diff round (can the server read {corpus_dir}?)")
         return base, diff, stored
     finally:
         server.stop()
@@ -144,16 +147,16 @@ def peers(pages: int, corpus_dir: Path, out_json: Path) -> None:
 def equivalence(corpus_dir: Path) -> tuple[int, int]:
     """Return (pages compared, mismatches) of fast-path vs full normalization over rounds 0 and 1."""
     sys.path.insert(0, str(ROOT))
-    from monitor.encoding import decode_html
+    from monitor.encoding import read_html
     from monitor.normalize import extract
     from monitor.regions import cut
 
     pages = sorted(corpus_dir.glob("round-[01]/page-*.html"))
     bad = 0
     for page in pages:
-        html = decode_html(page.read_bytes())
-        piece = cut(html, "defense.gov")
-        bad += piece is None or piece.content() != extract(html, "defense.gov")
+        body = read_html(page.read_bytes(), "text/html")  # as a check reads it: the cut gets the bytes
+        piece = cut(body.utf8, "defense.gov")
+        bad += piece is None or piece.content() != extract(body.text, "defense.gov")
     return len(pages), bad
 
 
