@@ -44,8 +44,7 @@ class Backfill:
 
 
 def _progress(store: SnapshotStore, target: str) -> dict[str, str]:
-    path = store.target_dir(target) / PROGRESS
-    return dict(read_json(path).get("done", {})) if path.exists() else {}
+    return dict(read_json(store.target_dir(target) / PROGRESS, missing={}).get("done", {}))
 
 
 def _save_progress(store: SnapshotStore, target: str, done: dict[str, str]) -> None:

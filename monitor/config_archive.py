@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from monitor.models import ArchiveSettings
 
-DEFAULT_ARCHIVE_URL = "https://web.archive.org"
+DEFAULT_ARCHIVE_URL = ArchiveSettings.url
 
 
 class ArchiveSchema(BaseModel):

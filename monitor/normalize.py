@@ -36,11 +36,11 @@ BLOCK_TAGS = frozenset({
     "tbody", "thead", "tfoot", "tr", "ul",
 })
 CELL_TAGS = frozenset({"td", "th"})
-ASCII_WS = re.compile(r"[ \t\n\r\f\v]+")
+_ASCII_WS = re.compile(r"[ \t\n\r\f\v]+")
 # Invisible characters that are no content: zero-width space, word joiner, BOM, and the bidi embedding,
 # override and isolate controls (which can make a report show text in another order than the page's).
 # ZWJ/ZWNJ and the LRM/RLM marks stay: they shape real text.
-INVISIBLE = re.compile("[\u200b\u2060\ufeff\u202a-\u202e\u2066-\u2069]")
+_INVISIBLE = re.compile("[\u200b\u2060\ufeff\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass(frozen=True)
@@ -118,26 +118,40 @@ def _title(soup: BeautifulSoup, prof: Profile) -> str | None:
     for selector in prof.title.split(","):
         node = soup.select_one(selector.strip())
         if node is not None:
-            title = ASCII_WS.sub(" ", INVISIBLE.sub("", node.get_text())).strip()
+            title = clean_title(node.get_text())
             if title:
-                return unicodedata.normalize("NFC", title)
+                return title
     return None
 
 
-def _links(regions: list[Tag]) -> tuple[str, ...]:
-    """Return the outgoing links (href as written, trimmed) inside the regions, in order, without duplicates.
+def clean_title(text: str) -> str | None:
+    """Return a title element's text as a page title: invisible characters out, whitespace collapsed, NFC
+    (None if nothing is left)."""
+    title = _ASCII_WS.sub(" ", _INVISIBLE.sub("", text)).strip()
+    return unicodedata.normalize("NFC", title) if title else None
 
-    In-page anchors (#...) and javascript: pseudo-links are not outgoing links.
-    """
-    seen: dict[str, None] = {}
+
+def _links(regions: list[Tag]) -> tuple[str, ...]:
+    """Return the outgoing links inside the regions (outgoing_links)."""
+    hrefs: list[str] = []
     for region in regions:
         anchors = region.select("a[href], area[href]")
         if region.name == "a" and region.has_attr("href"):
             anchors.insert(0, region)
-        for node in anchors:
-            href = str(node.get("href") or "").strip()
-            if href and not href.startswith("#") and not href.lower().startswith("javascript:"):
-                seen.setdefault(href, None)
+        hrefs += (str(node.get("href") or "") for node in anchors)
+    return outgoing_links(hrefs)
+
+
+def outgoing_links(hrefs: Iterable[str]) -> tuple[str, ...]:
+    """Return the outgoing links among the `hrefs` (as written, trimmed), in order, without duplicates.
+
+    In-page anchors (#...) and javascript: pseudo-links are not outgoing links.
+    """
+    seen: dict[str, None] = {}
+    for href in hrefs:
+        href = href.strip()
+        if href and not href.startswith("#") and not href.lower().startswith("javascript:"):
+            seen.setdefault(href, None)
     return tuple(seen)
 
 
@@ -157,7 +171,7 @@ def _regions(soup: BeautifulSoup, select: str | None, prof: Profile) -> list[Tag
     return [n for n in found if not any(id(p) in chosen for p in n.parents)]
 
 
-class TextBuilder:
+class _TextBuilder:
     """Accumulates text fragments into lines and lines into blocks."""
 
     def __init__(self) -> None:
@@ -169,7 +183,7 @@ class TextBuilder:
         self.fragments.append(text)
 
     def _take_line(self) -> str:
-        line = ASCII_WS.sub(" ", INVISIBLE.sub("", "".join(self.fragments))).strip(" ")
+        line = _ASCII_WS.sub(" ", _INVISIBLE.sub("", "".join(self.fragments))).strip(" ")
         self.fragments = []
         return line
 
@@ -211,7 +225,7 @@ def walk_text(regions: Iterable[Node], children: Callable[[Node], Iterable[Node 
     `children(node)` gives a node's text strings and child nodes in document order (what is not text, such
     as comments, left out), so BeautifulSoup (normalize) and lxml (monitor.treetext) trees read the same.
     """
-    out = TextBuilder()
+    out = _TextBuilder()
     compact_depth = pre_depth = 0
     for region in regions:
         out.block_break()
@@ -229,7 +243,7 @@ def walk_text(regions: Iterable[Node], children: Callable[[Node], Iterable[Node 
                 pre_depth -= 1
                 continue
             if isinstance(item, str):
-                add_text(out, str(item), pre_depth > 0)
+                _add_text(out, str(item), pre_depth > 0)
                 continue
             name = name_of(item)
             if name in SKIP_TAGS:
@@ -269,7 +283,7 @@ def _extract(regions: list[Tag], compact: set[int]) -> str:
                      lambda tag: tag.name, lambda tag: str(tag.get("alt") or ""), lambda tag: id(tag) in compact)
 
 
-def add_text(out: TextBuilder, text: str, preformatted: bool) -> None:
+def _add_text(out: _TextBuilder, text: str, preformatted: bool) -> None:
     if not preformatted:
         out.add(text)
         return

@@ -155,6 +155,7 @@ class Daemon:
                                self.settings.daemon.grace)
             self._housekeeping()
             self._mail()  # one last pass: what was reported during the last interval goes out now
+            self._archive.close()
             (self.settings.snapshots_dir / STATUS_FILE).unlink(missing_ok=True)
             logger.info("daemon stopped")
             return clean

@@ -17,7 +17,7 @@ import hashlib
 import logging
 import os
 from contextlib import AbstractContextManager
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -135,8 +135,7 @@ class SnapshotStore:
             write_atomic(folder / f"{snapshot_id}.html.gz", gzip.compress(raw, compresslevel=RAW_GZIP_LEVEL, mtime=0),
                          sync_dir=False)
         fsync_dir(folder)
-        document = {**asdict(snapshot), "taken_at": _iso(snapshot.taken_at)}
-        write_json(folder / f"{snapshot_id}.json", document)
+        write_json(folder / f"{snapshot_id}.json", _meta_document(snapshot))
         logger.debug("%s: stored snapshot %s (%d chars)", target, snapshot_id, len(text))
         return snapshot
 
@@ -154,12 +153,11 @@ class SnapshotStore:
         """Remove the raw bodies of all but the newest `keep` snapshots (metadata first, so none claims a body
         that is gone); return how many were removed. Raises StoreError."""
         removed = 0
+        folder = self.target_dir(target)
         for snapshot in self.history(target)[keep:]:
             if not snapshot.has_raw:
                 continue
-            folder = self.target_dir(target)
-            document = {**asdict(snapshot), "has_raw": False, "taken_at": _iso(snapshot.taken_at)}
-            write_json(folder / f"{snapshot.id}.json", document)
+            write_json(folder / f"{snapshot.id}.json", _meta_document(replace(snapshot, has_raw=False)))
             try:
                 (folder / f"{snapshot.id}.html.gz").unlink(missing_ok=True)
             except OSError as exc:
@@ -247,6 +245,11 @@ class SnapshotStore:
         if snapshot.id != snapshot_id or snapshot.target != target:
             raise StoreError(f"{target}/{snapshot_id}.json: metadata names another snapshot")
         return snapshot
+
+
+def _meta_document(snapshot: Snapshot) -> dict[str, Any]:
+    """A snapshot's metadata file."""
+    return {**asdict(snapshot), "taken_at": _iso(snapshot.taken_at)}
 
 
 def _events_of(state: TargetState) -> tuple[object, ...]:

@@ -3,23 +3,23 @@
 This is normalize.extract without BeautifulSoup: the cut (monitor.regions) has already parsed the page with
 lxml, and building a BeautifulSoup tree from the cut's HTML again costs ten times what walking the lxml tree
 does. The walk mirrors normalize._extract step for step (the same skip, block, compact, <br>, <img alt>,
-<pre> and cell rules through normalize's TextBuilder), the selectors are the profile's, and the result must
+<pre> and cell rules through normalize's text builder), the selectors are the profile's, and the result must
 equal normalize.extract on the whole page: tests/test_regions.py checks that on every test and corpus page.
 Where the shortcut cannot know the slow path's answer, `extract_tree` returns None and the caller normalizes.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable, Iterator
 
 import lxml.etree
 
 from monitor.errors import NormalizeError
 from monitor.models import PageContent
-from monitor.normalize import ASCII_WS, INVISIBLE, PROFILES, Profile, walk_text
+from monitor.normalize import PROFILES, Profile, clean_title, outgoing_links, walk_text
 
 Matcher = Callable[[lxml.etree._Element, str], list[lxml.etree._Element]]
+
 
 def extract_tree(doc: lxml.etree._Element, profile: str, regions_css: str, matches: Matcher) -> PageContent | None:
     """Return the content of a cut page `doc`, or None when the shortcut cannot tell (every region is inside a
@@ -57,9 +57,9 @@ def _title(doc: lxml.etree._Element, prof: Profile, matches: Matcher, dropped: s
     for selector in prof.title.split(","):
         found = _alive(matches(doc, selector.strip()), dropped)
         if found:
-            title = ASCII_WS.sub(" ", INVISIBLE.sub("", _text_of(found[0], dropped))).strip()
+            title = clean_title(_text_of(found[0], dropped))
             if title:
-                return unicodedata.normalize("NFC", title)
+                return title
     return None
 
 
@@ -89,18 +89,15 @@ def _text_of(node: lxml.etree._Element, dropped: set[lxml.etree._Element]) -> st
 
 
 def _links(regions: list[lxml.etree._Element], dropped: set[lxml.etree._Element]) -> tuple[str, ...]:
-    seen: dict[str, None] = {}
+    hrefs: list[str] = []
     for region in regions:
         # As soupsieve selects them: not dropped, nor inside a <template> (not part of the page).
         anchors = [n for n in region.iterdescendants("a", "area") if n.get("href") is not None and n not in dropped
                    and not any(a in dropped or a.tag == "template" for a in n.iterancestors())]
         if region.tag == "a" and region.get("href") is not None:
             anchors.insert(0, region)
-        for node in anchors:
-            href = (node.get("href") or "").strip()
-            if href and not href.startswith("#") and not href.lower().startswith("javascript:"):
-                seen.setdefault(href, None)
-    return tuple(seen)
+        hrefs += (node.get("href") or "" for node in anchors)
+    return outgoing_links(hrefs)
 
 
 def _walk(regions: list[lxml.etree._Element], compact: set[lxml.etree._Element],

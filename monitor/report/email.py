@@ -21,8 +21,8 @@ import jinja2
 
 from monitor.errors import ReportError
 from monitor.models import EmailSettings
-from monitor.report.render import HEADINGS, environment, stamp
-from monitor.report.views import Hunk, hunks_within
+from monitor.report.render import HEADINGS, document_ops, environment, stamp
+from monitor.report.views import Hunk, hunks, hunks_within
 
 # Headers are kept on one line up to RFC 5322's 998 characters: folding at 78 makes Python's own parser
 # read back a leading space in a folded Subject.
@@ -88,8 +88,7 @@ def compose(docs: list[dict[str, Any]], settings: EmailSettings, reports_dir: Pa
     budget = max(500, settings.max_diff_chars // max(1, len(docs)))
     items = []
     for doc in docs:
-        ops = tuple((int(op), str(text)) for op, text in doc.get("ops") or ())
-        cut, truncated = hunks_within(ops, budget)
+        cut, truncated = hunks_within(hunks(document_ops(doc)), budget)
         items.append(MailItem(doc=doc, heading=HEADINGS.get(doc["kind"], doc["kind"]),
                               link=_link(doc, reports_dir, settings.report_url), hunks=cut, truncated=truncated))
     context = {"items": items, "generated_at": stamp(now), "stamp": lambda iso: stamp(datetime.fromisoformat(iso))

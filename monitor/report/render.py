@@ -97,6 +97,12 @@ def report_document(report: ChangeReport) -> dict[str, Any]:
 ALL_VIEWS = ("chunks", "rows", "hunks")
 
 
+def document_ops(doc: dict[str, Any]) -> tuple[tuple[int, str], ...]:
+    """Return a report document's diff operations as (op, text) pairs. Raises ValueError or TypeError for
+    malformed ones."""
+    return tuple((int(op), str(text)) for op, text in doc.get("ops") or ())
+
+
 def document_context(doc: dict[str, Any], views: tuple[str, ...] = ALL_VIEWS) -> dict[str, Any]:
     """Return the template variables describing a report document (a sidecar): the static report, its text
     form and the review app all render from these, so they show the same views. Of the three views of the
@@ -106,7 +112,7 @@ def document_context(doc: dict[str, Any], views: tuple[str, ...] = ALL_VIEWS) ->
     Raises ReportError for a document that is not a report.
     """
     try:
-        ops = tuple((int(op), str(text)) for op, text in doc.get("ops") or ())
+        ops = document_ops(doc)
         kind = str(doc.get("kind", "changed"))
         side = rows(ops) if ops and "rows" in views else []
         old, new = doc.get("old"), doc.get("new")

@@ -160,7 +160,7 @@ class SiteUpdates:
         with self._lock:
             self._index = True
 
-    def take(self) -> set[str]:
+    def _take(self) -> set[str]:
         """Return and forget the targets touched since the last flush."""
         with self._lock:
             names, self._dirty = self._dirty, set()
@@ -169,7 +169,7 @@ class SiteUpdates:
     def flush(self, now: datetime) -> None:
         """Regenerate the top index and feed and the pages of the targets touched since the last flush; a
         failure is logged and retried on the next flush."""
-        names = self.take()
+        names = self._take()
         with self._lock:
             index, self._index = self._index, False
         if not names and not index:
@@ -185,7 +185,7 @@ class SiteUpdates:
     def flush_targets(self, now: datetime) -> set[str]:
         """Regenerate the touched targets' own pages only (a worker process's part); return their names, whose
         top index and feed the caller regenerates. A failure is logged."""
-        names = self.take()
+        names = self._take()
         try:
             publish_targets(self.reports_dir, self.store, now, names)
         except ReportError as exc:
@@ -245,7 +245,7 @@ def _feed(env: jinja2.Environment, reports_dir: Path, entries: list[ReportEntry]
         except ReportError as exc:
             logger.warning("feed: skipping %s: %s", e.ref, exc)
             continue
-        shown, _ = hunks_within(context["ops"], FEED_CONTENT_CHARS)
+        shown, _ = hunks_within(context["hunks"], FEED_CONTENT_CHARS)
         body = env.get_template("_feed_entry.html").render(
             **{**context, "hunks": shown, "cut": len(context["hunks"]) - len(shown)})
         items.append({"entry": e, "id": _entry_id(context["url"], e), "updated": rfc3339(e.created_at),

@@ -147,15 +147,15 @@ def _trim(hunk: list[Chunk]) -> list[Chunk]:
     return hunk
 
 
-def hunks_within(ops: Ops, budget: int) -> tuple[tuple[Hunk, ...], bool]:
-    """Return the changes-only hunks that fit in `budget` characters and whether some were left out or cut.
+def hunks_within(all_hunks: list[Hunk], budget: int) -> tuple[tuple[Hunk, ...], bool]:
+    """Return the first of the changes-only hunks `all_hunks` (views.hunks) that fit in `budget` characters
+    and whether some were left out or cut.
 
     One hunk larger than the budget keeps its first chunks, the last of them clipped (a mail or a feed entry
     about a change inside a 1 MB line still shows the change).
     """
     kept: list[Hunk] = []
     used = 0
-    all_hunks = hunks(ops)
     for hunk in all_hunks:
         size = sum(len(t) for c in hunk.chunks for _, t in c.ops)
         if used + size > budget and kept:
