@@ -147,9 +147,9 @@ def peers(pages: int, corpus_dir: Path, out_json: Path) -> None:
 def equivalence(corpus_dir: Path) -> tuple[int, int]:
     """Return (pages compared, mismatches) of fast-path vs full normalization over rounds 0 and 1."""
     sys.path.insert(0, str(ROOT))
-    from monitor.encoding import read_html
-    from monitor.normalize import extract
-    from monitor.regions import cut
+    from monitor.extract import extract
+    from monitor.extract.regions import cut
+    from monitor.fetch import read_html
 
     pages = sorted(corpus_dir.glob("round-[01]/page-*.html"))
     bad = 0

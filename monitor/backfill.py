@@ -14,16 +14,14 @@ from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
 
-from monitor.archive import Archive, Capture
 from monitor.diff import diff, diff_meta
-from monitor.durable import read_json, write_json
-from monitor.encoding import decode_html
 from monitor.errors import BadContentError, BlockedError, NormalizeError, SoftNotFoundError
+from monitor.extract import apply_ignore, extract
+from monitor.fetch import Archive, Capture, decode_html
 from monitor.models import ChangeReport, Snapshot, Target
-from monitor.normalize import apply_ignore, extract
 from monitor.report.html import remove_reports, write_report
 from monitor.report.site import publish
-from monitor.store import SnapshotStore
+from monitor.store import SnapshotStore, read_json, write_json
 
 logger = logging.getLogger(__name__)
 

@@ -12,12 +12,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from monitor.archive import Archive, fallback_fetch
+from monitor.clock import Clock, utcnow
 from monitor.diff import diff, diff_meta
-from monitor.encoding import read_html
 from monitor.errors import BlockedError, HTTPStatusError, MonitorError, ReportError, TransientFetchError
 from monitor.events import on_failure, on_success
-from monitor.fetch import Clock, Fetcher, utcnow
+from monitor.extract import apply_ignore, cut_target, extract, ignored_differences
+from monitor.fetch import Archive, Fetcher, fallback_fetch, read_html
 from monitor.models import (
     Change,
     ChangeReport,
@@ -30,12 +30,9 @@ from monitor.models import (
     Target,
     TargetState,
 )
-from monitor.normalize import apply_ignore, extract, ignored_differences
-from monitor.regions import cut_target
 from monitor.report.html import remove_reports, report_refs, write_report
 from monitor.report.site import SiteUpdates, publish
-from monitor.retention import plan
-from monitor.store import SnapshotStore
+from monitor.store import SnapshotStore, plan
 
 logger = logging.getLogger(__name__)
 

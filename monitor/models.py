@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -314,3 +315,26 @@ class RunReport:
     def count(self, status: CheckStatus) -> int:
         """Return how many results have `status`."""
         return sum(1 for r in self.results if r.status == status)
+
+
+@dataclass(frozen=True)
+class HtmlBody:
+    """A fetched page's bytes with their encoding decided once. `text` is what decode_html returns; `utf8` is
+    that text as UTF-8 bytes, which for a page already in valid UTF-8 is the body itself, not decoded."""
+
+    body: bytes
+    encoding: str
+    valid_utf8: bool = False
+
+    @cached_property
+    def text(self) -> str:
+        """The page as text: undecodable bytes become U+FFFD, a byte-order mark is dropped."""
+        text = self.body.decode(self.encoding, errors="replace")
+        return text[1:] if text.startswith("\ufeff") else text
+
+    @cached_property
+    def utf8(self) -> bytes:
+        """`text` encoded as UTF-8 (for lxml), without decoding when the body is valid UTF-8 already."""
+        if self.valid_utf8:
+            return self.body  # no BOM: _detect only proves bodies valid when no BOM decided the encoding
+        return self.text.encode("utf-8", "replace")

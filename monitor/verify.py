@@ -18,13 +18,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from monitor.durable import read_json, write_json
 from monitor.errors import MonitorError, StoreError
 from monitor.models import NAME_RE, REPORT_ID_RE, SNAPSHOT_ID_RE, time_id
 from monitor.report.catalog import sidecars
 from monitor.report.site import publish
 from monitor.review import DB_NAME, SCHEMA_VERSION
-from monitor.store import CHECKS, SnapshotStore
+from monitor.store import CHECKS, SnapshotStore, read_json, write_json
 
 logger = logging.getLogger(__name__)
 

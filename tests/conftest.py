@@ -171,9 +171,9 @@ class ReportSite:
 @pytest.fixture
 def report_site(settings: Settings, server: PageServer) -> ReportSite:
     """Settings whose reports folder holds three change reports (and the static site), none reviewed."""
+    from monitor.daemon import run_checks
     from monitor.demo import edited_html
     from monitor.report.catalog import list_reports
-    from monitor.runner import run_checks
 
     now = [datetime.now(UTC)]  # after the committed baseline, so it stays the oldest snapshot
 

@@ -371,8 +371,8 @@ def sweep(rounds: int, seed: int = 0) -> dict[str, int]:
     """Compare `rounds` random noise variants of each page (random subsets and orders of every noise kind)
     with the page through the comparison stages (extract, diff, diff_meta); return the counts."""
     from monitor.diff import diff, diff_meta
+    from monitor.extract import extract
     from monitor.models import Snapshot
-    from monitor.normalize import extract
 
     rng = random.Random(seed)
     counts = {"variants": 0, "false_alarms": 0}

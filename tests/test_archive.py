@@ -15,15 +15,15 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from click.testing import CliRunner
 
-from monitor.archive import Archive, Capture, parse_cdx
 from monitor.backfill import PROGRESS, backfill
 from monitor.check import CheckContext, check_target
-from monitor.cli import cli
+from monitor.cli.main import cli
 from monitor.config import DEFAULT_USER_AGENT
 from monitor.demo import DEMO_PAGES, edited_html, page_html
 from monitor.demo.server import Page, PageServer, RequestInfo
 from monitor.errors import FetchError
 from monitor.fetch import Fetcher
+from monitor.fetch.archive import Archive, Capture, parse_cdx
 from monitor.models import ArchiveSettings, FetchSettings, Target
 from monitor.report.catalog import list_reports
 from monitor.store import SnapshotStore

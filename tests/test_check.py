@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from monitor.cli import cli
+from monitor.cli.main import cli
 from monitor.demo import DEMO_PAGES, edited_html, page_html
 from monitor.demo.server import Page, PageServer
 from monitor.store import SnapshotStore

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from monitor.cli import cli
+from monitor.cli.main import cli
 from monitor.demo import page_html
 
 from .conftest import NATO, ROOT, SEEDS, WriteConfig

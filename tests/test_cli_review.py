@@ -15,7 +15,7 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from monitor.cli import cli
+from monitor.cli.main import cli
 from monitor.review import ReviewStore
 from tests.conftest import MATTIS, NATO, ReportSite, ReviewServer
 

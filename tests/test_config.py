@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import DEFAULT_USER_AGENT, load_settings, parse_duration, parse_settings
+from monitor.config.settings import DEFAULT_USER_AGENT, load_settings, parse_duration, parse_settings
 from monitor.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -20,12 +20,12 @@ from typing import Any
 import pytest
 
 from monitor.config import load_settings
+from monitor.daemon import run_checks
 from monitor.demo import DEMO_PAGES, page_html
 from monitor.demo.server import Page, PageServer, RequestInfo
 from monitor.models import Settings
 from monitor.report.catalog import list_reports
 from monitor.review import ReviewStore
-from monitor.runner import run_checks
 from monitor.store import SnapshotStore
 from monitor.verify import verify
 from tests.conftest import NATO, WriteConfig
@@ -99,7 +99,7 @@ def test_random_sigkills_during_checks_never_damage_the_store(crash_settings: Se
 
 
 def time_now() -> Any:
-    from monitor.fetch import utcnow
+    from monitor.clock import utcnow
     return utcnow()
 
 
@@ -161,7 +161,7 @@ def test_a_full_disk_fails_the_check_cleanly(tiny_disk: Path, baseline_dir: Path
 def test_a_write_refused_with_enospc_fails_the_check_cleanly(
         settings: Settings, server: PageServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """The same where no filesystem can be mounted: every write after the first 4 KiB fails with ENOSPC."""
-    import monitor.durable as durable
+    import monitor.store.durable as durable
 
     real_fdopen = os.fdopen
     budget = [4096]

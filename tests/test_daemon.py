@@ -13,11 +13,10 @@ from pathlib import Path
 import yaml
 from click.testing import CliRunner
 
-from monitor.cli import cli
+from monitor.cli.main import cli
 from monitor.demo import DEMO_PAGES, edited_html
 from monitor.demo.server import Page, PageServer, RequestInfo
-from monitor.durable import read_json
-from monitor.store import SnapshotStore
+from monitor.store import SnapshotStore, read_json
 
 from .conftest import MATTIS, NATO, Daemon
 

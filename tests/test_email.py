@@ -21,12 +21,12 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from click.testing import CliRunner
 
-from monitor.cli import cli
+from monitor.cli.main import cli
 from monitor.demo import DEMO_PAGES, page_html
 from monitor.demo.server import Page, PageServer
 from monitor.errors import EmailError
-from monitor.mail import send
 from monitor.models import EmailSettings
+from monitor.notify import send
 from monitor.report.email import header_safe
 
 PASSWORD = "s3cret-pa55"

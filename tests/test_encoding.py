@@ -6,7 +6,7 @@ import codecs
 
 import pytest
 
-from monitor.encoding import decode_html, detect_encoding
+from monitor.fetch.encoding import decode_html, detect_encoding
 
 TEXT = "Stoltenberg’s “remarks” – café"
 

@@ -19,9 +19,9 @@ from monitor.check import CheckContext, check_target
 from monitor.config import DEFAULT_USER_AGENT
 from monitor.demo import DEMO_PAGES, edited_html
 from monitor.demo.server import Page, PageServer
+from monitor.extract import normalize
 from monitor.fetch import Fetcher
 from monitor.models import FetchSettings, Target
-from monitor.normalize import normalize
 from monitor.store import SnapshotStore
 from tests import faults
 from tests.conftest import NATO, Daemon

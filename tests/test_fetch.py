@@ -10,7 +10,7 @@ import pytest
 from monitor.config import DEFAULT_USER_AGENT
 from monitor.demo.server import Page, PageServer, RequestInfo
 from monitor.errors import BadContentError, BlockedError, FetchError, HTTPStatusError, TransientFetchError
-from monitor.fetch import Fetcher, blocked_reason, retry_after_seconds
+from monitor.fetch.http import Fetcher, blocked_reason, retry_after_seconds
 from monitor.models import FetchSettings, Target, Validators
 
 from .conftest import Sleeps

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from monitor.cli import cli
+from monitor.cli.main import cli
 from monitor.config import load_settings
 from monitor.demo import page_html
 from monitor.errors import ConfigError, StoreError

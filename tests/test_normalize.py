@@ -8,9 +8,9 @@ import pytest
 import yaml
 
 from monitor.demo import baseline_text, page_html
-from monitor.encoding import decode_html
 from monitor.errors import NormalizeError
-from monitor.normalize import apply_ignore, ignored_differences, normalize
+from monitor.extract import apply_ignore, ignored_differences, normalize
+from monitor.fetch import decode_html
 
 from .conftest import MATTIS, NATO, SEEDS
 

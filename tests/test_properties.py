@@ -13,12 +13,12 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from monitor.config import parse_settings
+from monitor.config.settings import parse_settings
 from monitor.diff import diff, new_text, old_text
-from monitor.encoding import decode_html, read_html
 from monitor.errors import ConfigError, MonitorError, NormalizeError
-from monitor.normalize import extract, normalize
-from monitor.regions import cut
+from monitor.extract import extract, normalize
+from monitor.extract.regions import cut
+from monitor.fetch import decode_html, read_html
 from monitor.report.catalog import resolve
 from monitor.report.views import hunks, rows
 

@@ -12,12 +12,11 @@ import pytest
 from monitor.check import CheckContext, check_target
 from monitor.config import DEFAULT_USER_AGENT
 from monitor.demo.server import Page, PageServer
-from monitor.encoding import decode_html, read_html
 from monitor.errors import NormalizeError
-from monitor.fetch import Fetcher
+from monitor.extract import extract
+from monitor.extract.regions import cut
+from monitor.fetch import Fetcher, decode_html, read_html
 from monitor.models import FetchSettings, Target
-from monitor.normalize import extract
-from monitor.regions import cut
 from monitor.store import SnapshotStore
 from tests.conftest import ROOT
 

@@ -7,9 +7,9 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
-from monitor.dispatch import Dispatcher, host_of
+from monitor.daemon.dispatch import Dispatcher, host_of
+from monitor.daemon.schedule import first_run, interval_seconds
 from monitor.models import Target
-from monitor.schedule import first_run, interval_seconds
 
 NOW = datetime(2020, 1, 7, 12, 0, tzinfo=UTC)
 

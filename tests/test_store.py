@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from monitor.durable import read_json, write_atomic, write_cache_json
 from monitor.errors import StoreError
 from monitor.models import TargetState, Validators
-from monitor.store import SnapshotStore, sha256_text
+from monitor.store.durable import read_json, write_atomic, write_cache_json
+from monitor.store.snapshots import SnapshotStore, sha256_text
 
 T0 = datetime(2020, 1, 7, 12, 0, tzinfo=UTC)
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from monitor.cli import cli
+from monitor.cli.main import cli
+from monitor.daemon import run_checks
 from monitor.review import DB_NAME, ReviewStore
-from monitor.runner import run_checks
 from monitor.store import SnapshotStore
 from monitor.verify import verify
 from tests.conftest import NATO, ReportSite

@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from monitor.fetch import utcnow
+from monitor.clock import utcnow
 from monitor.report.render import stamp
 from monitor.review import ReviewStore
 from monitor.store import SnapshotStore

@@ -9,13 +9,12 @@ from pathlib import Path
 
 import yaml
 
+from monitor.clock import Clock, utcnow
 from monitor.config import DEFAULT_USER_AGENT
+from monitor.daemon import run_checks
 from monitor.demo.server import Page, PageServer
-from monitor.durable import write_atomic
-from monitor.fetch import Clock, utcnow
 from monitor.models import FetchSettings, RunReport, Settings, Target
-from monitor.runner import run_checks
-from monitor.store import SnapshotStore
+from monitor.store import SnapshotStore, write_atomic
 
 logger = logging.getLogger(__name__)
 

@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from monitor.durable import read_json
 from monitor.errors import ReportError, StoreError
 from monitor.models import NAME_RE, REPORT_ID_RE
 from monitor.report.render import HEADINGS, stamp
 from monitor.review import Review
+from monitor.store import read_json
 
 logger = logging.getLogger(__name__)
 

@@ -9,12 +9,11 @@ import logging
 from datetime import datetime
 from pathlib import Path
 
-from monitor.durable import fsync_dir, write_atomic, write_json
 from monitor.errors import ReportError, StoreError
 from monitor.models import ChangeReport
 from monitor.report.catalog import sidecars
 from monitor.report.render import render_documents, report_document
-from monitor.retention import ReportRef
+from monitor.store import ReportRef, fsync_dir, write_atomic, write_json
 
 logger = logging.getLogger(__name__)
 

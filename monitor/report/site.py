@@ -20,14 +20,13 @@ from pathlib import Path
 
 import jinja2
 
-from monitor.durable import write_atomic
 from monitor.errors import ReportError, StoreError
 from monitor.models import NAME_RE, Snapshot
 from monitor.report.catalog import ReportEntry, list_reports, read_sidecar
 from monitor.report.render import document_context, environment, stamp, xml_text
 from monitor.report.views import hunks_within
 from monitor.review import Review, ReviewStore
-from monitor.store import SnapshotStore
+from monitor.store import SnapshotStore, write_atomic
 
 logger = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ import jinja2
 from flask import Flask, Response, abort, flash, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from monitor.clock import Clock, utcnow
 from monitor.diff import diff
 from monitor.errors import MonitorError, ReportError, StoreError
-from monitor.fetch import Clock, utcnow
 from monitor.models import NAME_RE, REPORT_ID_RE, ChangeReport, Settings, Target
 from monitor.report.catalog import ReportEntry, list_reports, read_sidecar, resolve
 from monitor.report.render import document_context, is_web_url, report_document, stamp

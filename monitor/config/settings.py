@@ -12,17 +12,17 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from monitor.config_archive import (
+from monitor.config.archive import (
     DEFAULT_ARCHIVE_URL,
     ArchiveSchema,
     TargetArchiveSchema,
     check_archive_url,
     to_archive_settings,
 )
-from monitor.config_email import EmailSchema, to_email_settings
+from monitor.config.email import EmailSchema, to_email_settings
+from monitor.config.yaml_lines import dotted, duplicate_keys, line_of
 from monitor.errors import ConfigError
 from monitor.models import NAME_RE, DaemonSettings, FetchSettings, Retention, Settings, Target
-from monitor.yaml_lines import dotted, duplicate_keys, line_of
 
 logger = logging.getLogger(__name__)
 

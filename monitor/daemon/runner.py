@@ -18,10 +18,10 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 
-from monitor.archive import Archive
 from monitor.check import CheckContext, check_target
-from monitor.dispatch import Dispatcher, host_of
-from monitor.fetch import Clock, Fetcher, utcnow
+from monitor.clock import Clock, utcnow
+from monitor.daemon.dispatch import Dispatcher, host_of
+from monitor.fetch import Archive, Fetcher
 from monitor.models import CheckResult, RunReport, Settings, Target
 from monitor.notify import Outbox, notify
 from monitor.report.site import SiteUpdates

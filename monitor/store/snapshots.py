@@ -22,10 +22,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from monitor.durable import fsync_dir, read_file, read_json, write_atomic, write_cache_json, write_json
 from monitor.errors import StoreError
-from monitor.lock import FileLock, locked
 from monitor.models import NAME_RE, SNAPSHOT_ID_RE, Snapshot, SnapshotSource, TargetState, Validators, time_id
+from monitor.store.durable import fsync_dir, read_file, read_json, write_atomic, write_cache_json, write_json
+from monitor.store.lock import FileLock, locked
 
 logger = logging.getLogger(__name__)
 

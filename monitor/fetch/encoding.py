@@ -5,10 +5,10 @@ from __future__ import annotations
 import codecs
 import logging
 import re
-from dataclasses import dataclass
-from functools import cached_property
 
 import charset_normalizer
+
+from monitor.models import HtmlBody
 
 logger = logging.getLogger(__name__)
 
@@ -98,29 +98,6 @@ def detect_encoding(body: bytes, content_type: str | None = None) -> str:
     the bytes prove it wrong, see _checked), valid UTF-8, statistical detection, windows-1252.
     """
     return _detect(body, content_type)[0]
-
-
-@dataclass(frozen=True)
-class HtmlBody:
-    """A fetched page's bytes with their encoding decided once. `text` is what decode_html returns; `utf8` is
-    that text as UTF-8 bytes, which for a page already in valid UTF-8 is the body itself, not decoded."""
-
-    body: bytes
-    encoding: str
-    valid_utf8: bool = False
-
-    @cached_property
-    def text(self) -> str:
-        """The page as text: undecodable bytes become U+FFFD, a byte-order mark is dropped."""
-        text = self.body.decode(self.encoding, errors="replace")
-        return text[1:] if text.startswith("\ufeff") else text
-
-    @cached_property
-    def utf8(self) -> bytes:
-        """`text` encoded as UTF-8 (for lxml), without decoding when the body is valid UTF-8 already."""
-        if self.valid_utf8:
-            return self.body  # no BOM: _detect only proves bodies valid when no BOM decided the encoding
-        return self.text.encode("utf-8", "replace")
 
 
 def read_html(body: bytes, content_type: str | None = None) -> HtmlBody:

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from urllib.parse import urlencode
 
+from monitor.clock import Clock, utcnow
 from monitor.errors import (
     BlockedError,
     FetchError,
@@ -28,7 +29,7 @@ from monitor.errors import (
     SoftNotFoundError,
     TransientFetchError,
 )
-from monitor.fetch import Clock, Fetcher, utcnow
+from monitor.fetch.http import Fetcher
 from monitor.models import ArchiveSettings, Fetched, FetchSettings, Target
 
 logger = logging.getLogger(__name__)

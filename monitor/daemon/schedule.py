@@ -18,17 +18,16 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from monitor.archive import Archive
 from monitor.check import CheckContext, check_target
+from monitor.clock import Clock, utcnow
 from monitor.config import load_settings
-from monitor.dispatch import Dispatcher
-from monitor.durable import read_json, write_json
+from monitor.daemon.dispatch import Dispatcher
 from monitor.errors import ConfigError, LockedError, MonitorError, TransientFetchError
-from monitor.fetch import Clock, Fetcher, utcnow
+from monitor.fetch import Archive, Fetcher
 from monitor.models import Settings, Target
 from monitor.notify import Outbox, notify
 from monitor.report.site import SiteUpdates, publish
-from monitor.store import SnapshotStore
+from monitor.store import SnapshotStore, read_json, write_json
 
 logger = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 import lxml.etree
 
 from monitor.errors import NormalizeError
+from monitor.extract.normalize import PROFILES, Profile, clean_title, outgoing_links, walk_text
 from monitor.models import PageContent
-from monitor.normalize import PROFILES, Profile, clean_title, outgoing_links, walk_text
 
 Matcher = Callable[[lxml.etree._Element, str], list[lxml.etree._Element]]
 

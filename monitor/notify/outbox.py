@@ -19,12 +19,12 @@ from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
-from monitor.durable import read_json, write_atomic, write_json
 from monitor.errors import EmailError, MonitorError
-from monitor.mail import send
 from monitor.models import CheckResult, EmailSettings
+from monitor.notify.smtp import send
 from monitor.report.catalog import read_sidecar
 from monitor.report.email import MAIL_POLICY, compose, message_key
+from monitor.store import read_json, write_atomic, write_json
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
-from monitor.blockpage import blocked_reason, soft_not_found
+from monitor.clock import Clock, utcnow
 from monitor.errors import (
     BadContentError,
     BlockedError,
@@ -25,6 +25,7 @@ from monitor.errors import (
     SoftNotFoundError,
     TransientFetchError,
 )
+from monitor.fetch.blockpage import blocked_reason, soft_not_found
 from monitor.models import Fetched, FetchSettings, Target, Validators
 
 logger = logging.getLogger(__name__)
@@ -33,14 +34,6 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 DEFAULT_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 _CHUNK = 64 * 1024
-Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    """Return the current time as an aware UTC datetime."""
-    return datetime.now(UTC)
-
-
 def retry_after_seconds(value: str | None, now: datetime) -> float | None:
     """Return the delay a Retry-After header asks for (seconds or HTTP-date), or None if absent/invalid."""
     if not value:

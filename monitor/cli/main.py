@@ -18,17 +18,17 @@ from typing import Any
 
 import click
 
-from monitor.cli_base import EXIT_CHANGED, EXIT_ERROR, EXIT_OK, CliError, settings_of
-from monitor.cli_review import add_review_commands
-from monitor.cli_store import add_store_commands
-from monitor.encoding import decode_html
+from monitor.cli.base import EXIT_CHANGED, EXIT_ERROR, EXIT_OK, CliError, settings_of
+from monitor.cli.output import result_json, result_line
+from monitor.cli.review import add_review_commands
+from monitor.cli.store import add_store_commands
+from monitor.clock import utcnow
+from monitor.daemon import run_checks
 from monitor.errors import MonitorError
-from monitor.fetch import utcnow
+from monitor.extract import PROFILES, normalize
+from monitor.fetch import decode_html
 from monitor.models import RunReport
-from monitor.normalize import PROFILES, normalize
 from monitor.notify import Outbox
-from monitor.output import result_json, result_line
-from monitor.runner import run_checks
 from monitor.store import SnapshotStore
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -97,7 +97,7 @@ def check(ctx: click.Context, names: tuple[str, ...], as_json: bool) -> None:
 @click.pass_context
 def email_test(ctx: click.Context) -> None:
     """Send a test message with the current email settings; a clear one-line error if it fails."""
-    from monitor.mail import send
+    from monitor.notify import send
     from monitor.report.email import probe_message
 
     settings = settings_of(ctx).email
@@ -116,7 +116,7 @@ def email_test(ctx: click.Context) -> None:
 @click.pass_context
 def run_command(ctx: click.Context, log_file: Path | None) -> None:
     """Run as a daemon: check every target on its schedule until SIGTERM/SIGINT; SIGHUP reloads the config."""
-    from monitor.schedule import Daemon, install_signal_handlers
+    from monitor.daemon import Daemon, install_signal_handlers
 
     _setup_logging(ctx.obj["verbose"], default=logging.INFO, log_file=log_file)
     settings = settings_of(ctx)
@@ -137,7 +137,7 @@ def run_command(ctx: click.Context, log_file: Path | None) -> None:
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
     """Per target: last check, result, last change, last error, next run."""
-    from monitor.schedule import read_status
+    from monitor.daemon import read_status
 
     settings = settings_of(ctx)
     daemon = read_status(settings)

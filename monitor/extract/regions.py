@@ -23,10 +23,9 @@ from functools import lru_cache
 import lxml.etree
 from cssselect import GenericTranslator
 
-from monitor.encoding import HtmlBody
-from monitor.models import PageContent, Target
-from monitor.normalize import PROFILES, Profile
-from monitor.treetext import extract_tree
+from monitor.extract.normalize import PROFILES, Profile
+from monitor.extract.treetext import extract_tree
+from monitor.models import HtmlBody, PageContent, Target
 
 logger = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
-from monitor.cli_base import CliError, settings_of
+from monitor.cli.base import CliError, settings_of
+from monitor.clock import utcnow
 from monitor.errors import MonitorError
-from monitor.fetch import utcnow
 from monitor.verify import verify
 
 
@@ -55,8 +55,8 @@ def add_store_commands(group: click.Group) -> None:
     def backfill_command(ctx: click.Context, name: str, since: datetime | None, until: datetime | None) -> None:
         """Rebuild NAME's history from the web archive: each distinct capture becomes a snapshot at its capture
         time, with change reports between consecutive snapshots. Resumable; polite (see archive: in the config)."""
-        from monitor.archive import Archive
         from monitor.backfill import backfill, describe
+        from monitor.fetch import Archive
         from monitor.store import SnapshotStore
 
         settings = settings_of(ctx)

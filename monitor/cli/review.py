@@ -7,9 +7,9 @@ import re
 
 import click
 
-from monitor.cli_base import CliError, settings_of
+from monitor.cli.base import CliError, settings_of
+from monitor.clock import utcnow
 from monitor.errors import MonitorError
-from monitor.fetch import utcnow
 from monitor.models import Settings
 from monitor.report.catalog import ReportEntry, list_reports, resolve
 from monitor.report.site import publish

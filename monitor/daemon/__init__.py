@@ -1,0 +1,12 @@
+"""Daemon stage: owns when and how many checks run.
+
+schedule.py is the long-running daemon (APScheduler 3.x, one job per target, reloads, status file, graceful
+stop); runner.py runs one batch of checks at once for `monitor check` (threads, and one process per core for
+large runs); dispatch.py bounds concurrency per host. Each check itself is `monitor.check.check_target`; the
+results go to `monitor.notify`. It hands on `CheckResult`s and a `RunReport`.
+"""
+
+from monitor.daemon.runner import run_checks
+from monitor.daemon.schedule import Daemon, install_signal_handlers, read_status
+
+__all__ = ["Daemon", "install_signal_handlers", "read_status", "run_checks"]

@@ -1,0 +1,11 @@
+"""Extract stage: owns turning a page's HTML into the text, title and links that are compared.
+
+normalize.py holds the profiles (`defense.gov`, `generic`) and the BeautifulSoup walk; regions.py cuts a page
+down to its profile's content regions with lxml and fingerprints the cut (the fast path); treetext.py reads
+text from that cut exactly as normalize would. All pure: an `HtmlBody` or text in, a `PageContent` out.
+"""
+
+from monitor.extract.normalize import PROFILES, apply_ignore, extract, ignored_differences, normalize
+from monitor.extract.regions import cut_target
+
+__all__ = ["PROFILES", "apply_ignore", "cut_target", "extract", "ignored_differences", "normalize"]
