@@ -19,8 +19,7 @@ from monitor.errors import BadContentError, BlockedError, NormalizeError, SoftNo
 from monitor.extract import apply_ignore, extract
 from monitor.fetch import Archive, Capture, decode_html
 from monitor.models import ChangeReport, Snapshot, Target
-from monitor.report.html import remove_reports, write_report
-from monitor.report.site import publish
+from monitor.report import publish, remove_reports, write_report
 from monitor.store import SnapshotStore, read_json, write_json
 
 logger = logging.getLogger(__name__)

@@ -30,8 +30,7 @@ from monitor.models import (
     Target,
     TargetState,
 )
-from monitor.report.html import remove_reports, report_refs, write_report
-from monitor.report.site import SiteUpdates, publish
+from monitor.report import SiteUpdates, publish, remove_reports, report_refs, write_report
 from monitor.store import SnapshotStore, plan
 
 logger = logging.getLogger(__name__)

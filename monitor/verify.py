@@ -20,8 +20,7 @@ from typing import Literal
 
 from monitor.errors import MonitorError, StoreError
 from monitor.models import NAME_RE, REPORT_ID_RE, SNAPSHOT_ID_RE, time_id
-from monitor.report.catalog import sidecars
-from monitor.report.site import publish
+from monitor.report import publish, sidecars
 from monitor.review import DB_NAME, SCHEMA_VERSION
 from monitor.store import CHECKS, SnapshotStore, read_json, write_json
 

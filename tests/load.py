@@ -2,7 +2,7 @@
 
 Samples the daemon's resident memory and open file descriptors at the end of every cycle (a cycle ends when
 every target was checked once more). `python -m tests.load --targets 1000 --cycles 20` is the soak
-(`make soak`); tests/test_load.py runs a short one.
+(`make soak`); tests/daemon/test_load.py runs a short one.
 """
 
 from __future__ import annotations

@@ -13,9 +13,8 @@ from monitor.cli.main import cli
 from monitor.demo import DEMO_PAGES, edited_html, page_html
 from monitor.demo.server import Page, PageServer
 from monitor.store import SnapshotStore
-
-from .conftest import MATTIS, NATO, WriteConfig
-from .test_fetch import AKAMAI
+from tests.conftest import MATTIS, NATO, WriteConfig
+from tests.fetch.test_fetch import AKAMAI
 
 NATO_PATH = DEMO_PAGES[NATO]
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from monitor.diff import diff, new_text, old_text
-
-from .conftest import MATTIS, NATO, SEEDS
+from tests.conftest import MATTIS, NATO, SEEDS
 
 
 @pytest.fixture(params=[NATO, MATTIS])

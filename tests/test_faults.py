@@ -25,8 +25,8 @@ from monitor.models import FetchSettings, Target
 from monitor.store import SnapshotStore
 from tests import faults
 from tests.conftest import NATO, Daemon
+from tests.daemon.test_daemon import FAST, demo_target, wait_for, write
 from tests.faults import ARTICLE, FaultServer, respond
-from tests.test_daemon import FAST, demo_target, wait_for, write
 
 AKAMAI = (b"<HTML><HEAD>\n<TITLE>Access Denied</TITLE>\n</HEAD><BODY>\n<H1>Access Denied</H1>\n"
           b"You don't have permission to access \"http&#58;&#47;&#47;www&#46;defense&#46;gov&#47;\" on this server."

@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from monitor.store import SnapshotStore
-
-from .conftest import ROOT, SEEDS
+from tests.conftest import ROOT, SEEDS
 
 SHARED = ROOT.parent / "shared" / "seeds"
 

@@ -90,7 +90,7 @@ def test_mail_headers_cannot_be_injected_and_bodies_stay_inert(hostile: dict[str
 def test_nothing_runs_in_a_browser_from_report_mail_or_app(hostile: dict[str, Any], tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    from tests.test_browser import ARGS, CHROMIUM
+    from tests.web.test_browser import ARGS, CHROMIUM
 
     run = hostile["run"]
     mail_html = email.message_from_bytes(hostile["mail"].as_bytes(), policy=email.policy.default).get_body(

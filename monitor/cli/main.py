@@ -98,7 +98,7 @@ def check(ctx: click.Context, names: tuple[str, ...], as_json: bool) -> None:
 def email_test(ctx: click.Context) -> None:
     """Send a test message with the current email settings; a clear one-line error if it fails."""
     from monitor.notify import send
-    from monitor.report.email import probe_message
+    from monitor.report import probe_message
 
     settings = settings_of(ctx).email
     if not settings.to:

@@ -11,8 +11,7 @@ from monitor.cli.base import CliError, settings_of
 from monitor.clock import utcnow
 from monitor.errors import MonitorError
 from monitor.models import Settings
-from monitor.report.catalog import ReportEntry, list_reports, resolve
-from monitor.report.site import publish
+from monitor.report import ReportEntry, list_reports, publish, resolve
 from monitor.review import ReviewStore
 from monitor.store import SnapshotStore
 
@@ -125,9 +124,7 @@ def add_review_commands(group: click.Group) -> None:
     @click.pass_context
     def serve(ctx: click.Context, host: str, port: int, token: str | None) -> None:
         """Run the review app (a small web app) until interrupted."""
-        from monitor.web.app import create_app
-        from monitor.web.security import MIN_TOKEN_LENGTH, is_loopback
-        from monitor.web.server import make_server
+        from monitor.web import MIN_TOKEN_LENGTH, create_app, is_loopback, make_server
 
         settings = settings_of(ctx)
         if token is not None and len(token) < MIN_TOKEN_LENGTH:

@@ -6,7 +6,18 @@ large runs); dispatch.py bounds concurrency per host. Each check itself is `moni
 results go to `monitor.notify`. It hands on `CheckResult`s and a `RunReport`.
 """
 
+from typing import Any
+
 from monitor.daemon.runner import run_checks
-from monitor.daemon.schedule import Daemon, install_signal_handlers, read_status
 
 __all__ = ["Daemon", "install_signal_handlers", "read_status", "run_checks"]
+_SCHEDULE = frozenset({"Daemon", "install_signal_handlers", "read_status"})
+
+
+def __getattr__(name: str) -> Any:
+    """Load schedule.py on first use: APScheduler and asyncio cost a one-off `monitor check` 0.1 s."""
+    if name in _SCHEDULE:
+        from monitor.daemon import schedule
+
+        return getattr(schedule, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -24,7 +24,7 @@ from monitor.daemon.dispatch import Dispatcher, host_of
 from monitor.fetch import Archive, Fetcher
 from monitor.models import CheckResult, RunReport, Settings, Target
 from monitor.notify import Outbox, notify
-from monitor.report.site import SiteUpdates
+from monitor.report import SiteUpdates
 from monitor.store import SnapshotStore
 
 logger = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ from monitor.errors import ConfigError, LockedError, MonitorError, TransientFetc
 from monitor.fetch import Archive, Fetcher
 from monitor.models import Settings, Target
 from monitor.notify import Outbox, notify
-from monitor.report.site import SiteUpdates, publish
+from monitor.report import SiteUpdates, publish
 from monitor.store import SnapshotStore, read_json, write_json
 
 logger = logging.getLogger(__name__)

@@ -22,8 +22,7 @@ from typing import Any
 from monitor.errors import EmailError, MonitorError
 from monitor.models import CheckResult, EmailSettings
 from monitor.notify.smtp import send
-from monitor.report.catalog import read_sidecar
-from monitor.report.email import MAIL_POLICY, compose, message_key
+from monitor.report import MAIL_POLICY, compose, message_key, read_sidecar
 from monitor.store import read_json, write_atomic, write_json
 
 logger = logging.getLogger(__name__)

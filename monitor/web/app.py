@@ -21,9 +21,17 @@ from monitor.clock import Clock, utcnow
 from monitor.diff import diff
 from monitor.errors import MonitorError, ReportError, StoreError
 from monitor.models import NAME_RE, REPORT_ID_RE, ChangeReport, Settings, Target
-from monitor.report.catalog import ReportEntry, list_reports, read_sidecar, resolve
-from monitor.report.render import document_context, is_web_url, report_document, stamp
-from monitor.report.site import publish
+from monitor.report import (
+    ReportEntry,
+    document_context,
+    is_web_url,
+    list_reports,
+    publish,
+    read_sidecar,
+    report_document,
+    resolve,
+    stamp,
+)
 from monitor.review import ReviewStore
 from monitor.store import SnapshotStore
 from monitor.web import security

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from monitor.models import NAME_RE
-from monitor.report.catalog import ReportEntry
+from monitor.report import ReportEntry
 
 STATUSES = ("all", "unreviewed", "reviewed")
 KINDS = ("changed", "error", "removed", "recovered")

@@ -11,8 +11,7 @@ from click.testing import CliRunner
 
 from monitor.cli.main import cli
 from monitor.demo import page_html
-
-from .conftest import NATO, ROOT, SEEDS, WriteConfig
+from tests.conftest import NATO, ROOT, SEEDS, WriteConfig
 
 
 def invoke(*args: str):

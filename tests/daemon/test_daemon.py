@@ -17,8 +17,7 @@ from monitor.cli.main import cli
 from monitor.demo import DEMO_PAGES, edited_html
 from monitor.demo.server import Page, PageServer, RequestInfo
 from monitor.store import SnapshotStore, read_json
-
-from .conftest import MATTIS, NATO, Daemon
+from tests.conftest import MATTIS, NATO, Daemon
 
 FAST = {"startup_spread": 0.2, "host_delay": 0, "grace": 5, "lock_wait": 10}
 
@@ -174,7 +173,7 @@ def test_kill_9_during_checks_leaves_every_snapshot_readable_and_a_restart_proce
 
 def test_the_daemon_mails_a_change_once(tmp_path: Path, server: PageServer, baseline_dir: Path,
                                         daemons: Callable[..., Daemon]) -> None:
-    from tests.test_email import smtp
+    from tests.notify.test_email import smtp
 
     with smtp() as (mailer, port):
         config = write(tmp_path / "config.yaml", [demo_target(server, NATO)],

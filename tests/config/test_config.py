@@ -10,7 +10,7 @@ import pytest
 from monitor.config.settings import DEFAULT_USER_AGENT, load_settings, parse_duration, parse_settings
 from monitor.errors import ConfigError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 GOOD = """\
 snapshots_dir: data/snaps

@@ -135,7 +135,7 @@ def test_feed_is_valid_atom(report_site: ReportSite) -> None:
 
 def test_control_characters_from_a_page_never_break_the_feed(tmp_path: Path) -> None:
     from monitor.report.html import write_report
-    from tests.test_report import make_report
+    from tests.report.test_report import make_report
 
     write_report(tmp_path, make_report("page", old="Hello world", new="Hello \x00\x07\x1b world"))
     publish(tmp_path, SnapshotStore(tmp_path / "snapshots"), NOW)

@@ -12,8 +12,7 @@ from monitor.demo.server import Page, PageServer, RequestInfo
 from monitor.errors import BadContentError, BlockedError, FetchError, HTTPStatusError, TransientFetchError
 from monitor.fetch.http import Fetcher, blocked_reason, retry_after_seconds
 from monitor.models import FetchSettings, Target, Validators
-
-from .conftest import Sleeps
+from tests.conftest import Sleeps
 
 HTML = b"<html><body><main><p>Hello</p></main></body></html>"
 AKAMAI = (b'<HTML><HEAD>\n<TITLE>Access Denied</TITLE>\n</HEAD><BODY>\n<H1>Access Denied</H1>\n'

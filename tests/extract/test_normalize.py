@@ -11,8 +11,7 @@ from monitor.demo import baseline_text, page_html
 from monitor.errors import NormalizeError
 from monitor.extract import apply_ignore, ignored_differences, normalize
 from monitor.fetch import decode_html
-
-from .conftest import MATTIS, NATO, SEEDS
+from tests.conftest import MATTIS, NATO, SEEDS
 
 CASES = yaml.safe_load((Path(__file__).parent / "data" / "normalize_cases.yaml").read_text(encoding="utf-8"))
 
