@@ -101,7 +101,7 @@ MARKUP = st.recursive(st.text(st.characters(blacklist_categories=("Cs",)), max_s
 @given(MARKUP, st.sampled_from(["generic", "defense.gov"]))
 @example("<main><a href=' /x '>a</a>x<!-- c -->y<nav>n</nav>tail</main>", "generic")
 def test_the_fast_path_reads_what_normalize_reads(html: str, profile: str) -> None:
-    """Where the cut's tree can answer, it gives extract's content or its error (monitor.treetext)."""
+    """Where the cut's tree can answer, it gives extract's content or its error (monitor.extract.treetext)."""
     piece = cut(html, profile)
     try:
         fast: object = piece.content() if piece is not None else None

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 Node = Any  # an element of a BeautifulSoup or an lxml tree (walk_text)
 
 # BeautifulSoup (a fifth of a second to import) is imported when a page is normalized whole: most checks read
-# the page through the content-region shortcut (monitor.regions, monitor.treetext) and never need it.
+# the page through the content-region shortcut (regions.py, treetext.py) and never need it.
 
 logger = logging.getLogger(__name__)
 
@@ -223,7 +223,7 @@ def walk_text(regions: Iterable[Node], children: Callable[[Node], Iterable[Node 
     The rules, whatever the tree: skip SKIP_TAGS, <br> ends a line, an <img alt> counts only inside a
     compact element, cells get a space, blocks (and each region) are blocks, <pre> keeps its lines.
     `children(node)` gives a node's text strings and child nodes in document order (what is not text, such
-    as comments, left out), so BeautifulSoup (normalize) and lxml (monitor.treetext) trees read the same.
+    as comments, left out), so BeautifulSoup (normalize) and lxml (treetext.py) trees read the same.
     """
     out = _TextBuilder()
     compact_depth = pre_depth = 0

@@ -4,7 +4,7 @@ A defense.gov page is ~100 KB of menus, scripts, view state and footer around a 
 `cut()` parses it with lxml (a few ms), keeps only the profile's regions (with their ancestors, so
 selectors such as `.related > h2` still match), the elements the title and the `required` check look at,
 and only the attributes the normalizer or the profile's selectors read. The small tree that is left gives
-exactly the same text, title and links as normalizing the whole page (monitor.treetext reads them;
+exactly the same text, title and links as normalizing the whole page (monitor.extract.treetext reads them;
 tests/test_regions.py checks that on every page of the benchmark corpus and the change-detection cases),
 and the sha256 of its exact serialization is a fingerprint: the same fingerprint means the same content,
 so a check can skip normalizing and diffing. Cache-busting `src` values and per-request attributes fall
@@ -46,7 +46,7 @@ class Cut:
 
     def content(self) -> PageContent | None:
         """Return the page's text, title and links as normalize.extract finds them on the whole page, read
-        from the cut's lxml tree (monitor.treetext), or None when the whole page
+        from the cut's lxml tree (treetext.py), or None when the whole page
         must be normalized. Raises NormalizeError as extract does."""
         if self.tree is None:
             return None
@@ -96,7 +96,7 @@ def cut(html: str | bytes, profile: str, salt: str = "") -> Cut | None:
     """Return the page's content regions as a small document with its fingerprint, or None when the page
     cannot be cut (unparsable, or no region: then the caller normalizes the whole page).
 
-    `html` is the page's text, or that text encoded as UTF-8 (monitor.encoding.HtmlBody.utf8). `salt` goes into
+    `html` is the page's text, or that text encoded as UTF-8 (monitor.models.HtmlBody.utf8). `salt` goes into
     the fingerprint with the document (e.g. the target's rules, final URL and status).
     """
     prof = PROFILES.get(profile)
