@@ -173,6 +173,8 @@ class PageContent:
     text: str
     title: str | None = None
     links: tuple[str, ...] = ()
+    # Where each text block came from, as (place, length): "title", "paragraph 3", "photo 1", "banner"...
+    blocks: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -23,14 +23,20 @@ from functools import lru_cache
 import lxml.etree
 from cssselect import GenericTranslator
 
+from monitor.errors import NormalizeError
+from monitor.extract.landmarks import Found
 from monitor.extract.normalize import PROFILES, Profile
-from monitor.extract.treetext import extract_tree
+from monitor.extract.trees import LxmlView
+from monitor.extract.treetext import extract_found, extract_tree
 from monitor.models import HtmlBody, PageContent, Target
 
 logger = logging.getLogger(__name__)
 
 # What the normalizer reads (alt of images, href of links) and what the profiles' selectors test.
-KEPT_ATTRIBUTES = frozenset({"class", "id", "role", "hidden", "href", "alt"})
+KEPT_ATTRIBUTES = frozenset({"class", "id", "role", "hidden", "href", "alt", "aria-hidden"})
+# Set on a kept region (its kind) and on a compact block after the other attributes are gone, so the
+# fingerprint also says which region each part of the page was read as.
+REGION_MARK, COMPACT_MARK = "data-monitor-region", "data-monitor-compact"
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,8 @@ class Cut:
     profile: str = "generic"
     regions_css: str = ""  # the selector the regions were found with (the profile's, or a fallback)
     tree: lxml.etree._Element | None = field(default=None, compare=False, repr=False)
+    found: Found | None = field(default=None, compare=False, repr=False)  # a finder profile's regions
+    required: bool = True  # the page has one of the profile's `required` elements (before its drops)
 
     def content(self) -> PageContent | None:
         """Return the page's text, title and links as normalize.extract finds them on the whole page, read
@@ -50,7 +58,12 @@ class Cut:
         must be normalized. Raises NormalizeError as extract does."""
         if self.tree is None:
             return None
-        return extract_tree(self.tree, self.profile, self.regions_css, _matches)
+        if self.found is None:
+            return extract_tree(self.tree, self.profile, self.regions_css, _matches)
+        if not self.required:
+            prof = PROFILES[self.profile]
+            raise NormalizeError(f"profile {prof.name}: page has none of {prof.required} (not an article page?)")
+        return extract_found(self.tree, self.profile, self.found, _matches)
 
 
 _TRANSLATOR = GenericTranslator()
@@ -120,8 +133,20 @@ def cut(html: str | bytes, profile: str, salt: str = "") -> Cut | None:
         # selector engines could disagree on this page.
         logger.debug("unusual whitespace in a class attribute; normalizing the page whole")
         return None
-    regions_css, regions = _regions(doc, prof)
-    if not regions:
+    found = None
+    required = not prof.required or bool(_matches(doc, prof.required))
+    if prof.find is not None:
+        try:
+            for node in _matches(doc, prof.drop):
+                _remove(node)
+        except ValueError:  # lxml refuses to re-set text holding control characters that its parser kept
+            logger.debug("control characters beside a dropped part; normalizing the page whole")
+            return None
+        found = prof.find(LxmlView(), doc)
+        regions_css, regions = "", [node for _, node in found.regions]
+    else:
+        regions_css, regions = _regions(doc, prof)
+    if not regions and (found is None or required):  # a finder's page that is no article: content() says so
         return None
     keep: set[lxml.etree._Element] = set(regions)
     for css in (prof.title, prof.required):
@@ -134,11 +159,30 @@ def cut(html: str | bytes, profile: str, salt: str = "") -> Cut | None:
         if isinstance(node.tag, str):
             for name in [a for a in node.attrib if a not in KEPT_ATTRIBUTES]:
                 del node.attrib[name]
+    if found is not None:
+        for kind, node in found.regions:
+            node.set(REGION_MARK, kind)
+        for node in found.compact:
+            node.set(COMPACT_MARK, "")
     # XML serialization: exact (the HTML one percent-escapes spaces in hrefs, so ' /x ' and '/x%20', two
     # different links, would look alike).
     small = lxml.etree.tostring(doc, method="xml", encoding="unicode")
     digest = hashlib.sha256(f"{profile}\n{salt}\n{small}".encode()).hexdigest()
-    return Cut(small, digest, profile, regions_css, doc)
+    return Cut(small, digest, profile, regions_css, doc, found, required)
+
+
+def _remove(node: lxml.etree._Element) -> None:
+    """Remove `node` from its tree and keep the text after it, as BeautifulSoup's decompose() does."""
+    parent = node.getparent()
+    if parent is None:
+        return
+    if node.tail:
+        previous = node.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + node.tail
+        else:
+            parent.text = (parent.text or "") + node.tail
+    parent.remove(node)
 
 
 def _prune(root: lxml.etree._Element, keep: set[lxml.etree._Element], path: set[lxml.etree._Element]) -> None:

@@ -1,6 +1,6 @@
 """The text, title and links of a page cut to its content regions, read from the lxml tree the cut made.
 
-This is normalize.extract without BeautifulSoup: the cut (monitor.regions) has already parsed the page with
+This is normalize.extract without BeautifulSoup: the cut (regions.py) has already parsed the page with
 lxml, and building a BeautifulSoup tree from the cut's HTML again costs ten times what walking the lxml tree
 does. The walk mirrors normalize._extract step for step (the same skip, block, compact, <br>, <img alt>,
 <pre> and cell rules through normalize's text builder), the selectors are the profile's, and the result must
@@ -15,7 +15,10 @@ from collections.abc import Callable, Iterator
 import lxml.etree
 
 from monitor.errors import NormalizeError
-from monitor.extract.normalize import PROFILES, Profile, clean_title, outgoing_links, walk_text
+from monitor.extract.landmarks import Found
+from monitor.extract.normalize import PROFILES, Profile, outgoing_links
+from monitor.extract.trees import lxml_text
+from monitor.extract.walk import Blocks, clean_title, walk_text
 from monitor.models import PageContent
 
 Matcher = Callable[[lxml.etree._Element, str], list[lxml.etree._Element]]
@@ -40,10 +43,23 @@ def extract_tree(doc: lxml.etree._Element, profile: str, regions_css: str, match
     chosen = set(found)
     regions = [n for n in found if not any(a in chosen for a in n.iterancestors())]
     compact = set(matches(doc, prof.compact)) if prof.compact else set()
-    text = _walk(regions, compact, dropped)
+    text, blocks = _walk(regions, compact, dropped, None)
     if not text.strip():
         raise NormalizeError(f"profile {prof.name}: no text found in the page")
-    return PageContent(text=text, title=_title(doc, prof, matches, dropped), links=_links(regions, dropped))
+    return PageContent(text=text, title=_title(doc, prof, matches, dropped), links=_links(regions, dropped),
+                       blocks=blocks)
+
+
+def extract_found(doc: lxml.etree._Element, profile: str, found: Found, matches: Matcher) -> PageContent:
+    """Return the content of a cut page `doc` whose regions the profile's finder found (`found`); the profile's
+    `drop` parts are already removed from it. Raises NormalizeError like normalize.extract."""
+    prof = PROFILES[profile]
+    regions = [node for _, node in found.regions]
+    text, blocks = _walk(regions, set(found.compact), set(), list(found.kinds()))
+    if not text.strip():
+        raise NormalizeError(f"profile {prof.name}: no text found in the page")
+    return PageContent(text=text, title=_title(doc, prof, matches, set()), links=_links(regions, set()),
+                       blocks=blocks)
 
 
 def _alive(nodes: list[lxml.etree._Element], dropped: set[lxml.etree._Element]) -> list[lxml.etree._Element]:
@@ -57,35 +73,10 @@ def _title(doc: lxml.etree._Element, prof: Profile, matches: Matcher, dropped: s
     for selector in prof.title.split(","):
         found = _alive(matches(doc, selector.strip()), dropped)
         if found:
-            title = clean_title(_text_of(found[0], dropped))
+            title = clean_title(lxml_text(found[0], dropped))
             if title:
                 return title
     return None
-
-
-_NO_TEXT = frozenset({"script", "style", "template"})  # strings BeautifulSoup's get_text() leaves out
-
-
-def _text_of(node: lxml.etree._Element, dropped: set[lxml.etree._Element]) -> str:
-    """BeautifulSoup's node.get_text(): the strings under `node`, without comments, without what is inside
-    script, style and template elements, and without `dropped` subtrees (their tails stay)."""
-    parts: list[str] = []
-    stack: list[tuple[lxml.etree._Element | str, bool]] = [(node, False)]
-    while stack:
-        item, hidden = stack.pop()
-        if isinstance(item, str):
-            if not hidden:
-                parts.append(item)
-            continue
-        if item is not node and item.tail:
-            stack.append((item.tail, hidden))  # a tail is its parent's string
-        if item in dropped or not isinstance(item.tag, str):
-            continue
-        inner = hidden or item.tag in _NO_TEXT
-        stack.extend((child, inner) for child in reversed(item))
-        if item.text:
-            stack.append((item.text, inner))
-    return "".join(parts)
 
 
 def _links(regions: list[lxml.etree._Element], dropped: set[lxml.etree._Element]) -> tuple[str, ...]:
@@ -101,7 +92,7 @@ def _links(regions: list[lxml.etree._Element], dropped: set[lxml.etree._Element]
 
 
 def _walk(regions: list[lxml.etree._Element], compact: set[lxml.etree._Element],
-          dropped: set[lxml.etree._Element]) -> str:
+          dropped: set[lxml.etree._Element], kinds: list[str] | None) -> tuple[str, Blocks]:
     """normalize's walk_text over lxml elements, `dropped` ones left out (their tails stay)."""
 
     def children(node: lxml.etree._Element) -> Iterator[lxml.etree._Element | str]:
@@ -113,5 +104,5 @@ def _walk(regions: list[lxml.etree._Element], compact: set[lxml.etree._Element],
             if child.tail:  # the text after an element is its parent's, whatever the element
                 yield child.tail
 
-    return walk_text(regions, children, lambda node: node.tag, lambda node: node.get("alt"),
-                     lambda node: node in compact)
+    return walk_text(regions, children, lambda node: node.tag, lambda node, name: node.get(name),
+                     lambda node: node in compact, kinds)

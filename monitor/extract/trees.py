@@ -1,0 +1,132 @@
+"""The two trees a page is read from, behind the one `View` the region finder (landmarks.py) asks questions of.
+
+`SoupView` answers for BeautifulSoup (the full path, normalize.py), `LxmlView` for the lxml tree the cut makes
+(the fast path, regions.py). Each answer is what the other tree gives for the same page, so both paths find
+the same regions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lxml.etree
+
+Node = Any
+_UNREAD = frozenset({"script", "style", "template"})  # strings BeautifulSoup's get_text() leaves out
+
+
+def lxml_text(node: lxml.etree._Element, dropped: set[lxml.etree._Element] | frozenset = frozenset()) -> str:
+    """BeautifulSoup's node.get_text() for an lxml element: the strings under `node`, without comments, without
+    what is inside script, style and template elements, and without `dropped` subtrees (their tails stay)."""
+    parts: list[str] = []
+    stack: list[tuple[lxml.etree._Element | str, bool]] = [(node, False)]
+    while stack:
+        item, hidden = stack.pop()
+        if isinstance(item, str):
+            if not hidden:
+                parts.append(item)
+            continue
+        if item is not node and item.tail:
+            stack.append((item.tail, hidden))  # a tail is its parent's string
+        if item in dropped or not isinstance(item.tag, str):
+            continue
+        inner = hidden or item.tag in _UNREAD
+        stack.extend((child, inner) for child in reversed(item))
+        if item.text:
+            stack.append((item.text, inner))
+    return "".join(parts)
+
+
+def _unique(nodes: list[Node]) -> list[Node]:
+    seen: set[int] = set()
+    out = []
+    for node in nodes:
+        if id(node) not in seen:
+            seen.add(id(node))
+            out.append(node)
+    return out
+
+
+_TEXT_WITH = lxml.etree.XPath(".//text()[contains(., $needle)]")
+_WITH_CLASS = lxml.etree.XPath(".//*[contains(concat(' ', normalize-space(@class), ' '), $name)]")
+
+
+class LxmlView:
+    """The finder's questions answered on an lxml (etree) tree."""
+
+    def hits(self, root: Node, needle: str) -> list[Node]:
+        owners = []
+        for string in _TEXT_WITH(root, needle=needle):
+            owner = string.getparent()
+            if owner is not None and string.is_tail:
+                owner = owner.getparent()
+            if owner is not None and isinstance(owner.tag, str):
+                owners.append(owner)
+        return _unique(owners)
+
+    def tag(self, node: Node) -> str:
+        return node.tag if isinstance(node.tag, str) else ""
+
+    def classes(self, node: Node) -> list[str]:
+        return (node.get("class") or "").split()
+
+    def parent(self, node: Node) -> Node | None:
+        return node.getparent()
+
+    def find(self, root: Node, tag: str) -> list[Node]:
+        return list(root.iterdescendants(tag))
+
+    def text(self, node: Node) -> str:
+        return lxml_text(node)
+
+    def with_class(self, root: Node, name: str) -> list[Node]:
+        return _WITH_CLASS(root, name=f" {name} ")
+
+    def order(self, root: Node, nodes: list[Node]) -> dict[int, tuple[int, ...]]:
+        return {id(n): _path(n, lambda x: x.getparent(), lambda p, c: p.index(c)) for n in nodes}
+
+
+class SoupView:
+    """The finder's questions answered on a BeautifulSoup tree."""
+
+    def hits(self, root: Node, needle: str) -> list[Node]:
+        from bs4 import Comment, Declaration, Doctype, ProcessingInstruction
+
+        unread = (Comment, Declaration, Doctype, ProcessingInstruction)
+        strings = root.find_all(string=lambda s: needle in s)
+        return _unique([s.parent for s in strings if not isinstance(s, unread) and s.parent is not None])
+
+    def tag(self, node: Node) -> str:
+        return node.name or ""
+
+    def classes(self, node: Node) -> list[str]:
+        return list(node.get("class") or ())
+
+    def parent(self, node: Node) -> Node | None:
+        return node.parent
+
+    def find(self, root: Node, tag: str) -> list[Node]:
+        return root.find_all(tag)
+
+    def text(self, node: Node) -> str:
+        return node.get_text()
+
+    def with_class(self, root: Node, name: str) -> list[Node]:
+        return root.find_all(class_=name)
+
+    def order(self, root: Node, nodes: list[Node]) -> dict[int, tuple[int, ...]]:
+        return {id(n): _path(n, lambda x: x.parent, lambda p, c: _index(p.contents, c)) for n in nodes}
+
+
+def _index(items: list[Node], item: Node) -> int:
+    return next(i for i, x in enumerate(items) if x is item)
+
+
+def _path(node: Node, parent_of: Any, index_of: Any) -> tuple[int, ...]:
+    """The child indexes from the root down to `node`: sorting by it is document order."""
+    path = []
+    parent = parent_of(node)
+    while parent is not None:
+        path.append(index_of(parent, node))
+        node, parent = parent, parent_of(parent)
+    return tuple(reversed(path))
