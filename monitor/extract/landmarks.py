@@ -27,7 +27,7 @@ from typing import Any, Protocol
 Node = Any
 
 BANNER_FIRST = "fficial website of the United States"   # "An official website..." / "Official website..."
-BANNER_LAST = ("Share sensitive information only on official", "websites use HTTPS")
+BANNER_LAST = ("Share sensitive information only on official", "websites use HTTPS", "transmitted securely")
 BANNER_SECOND_LINE = "how you know"                     # "Here's how you know", straight or curly quote
 NOTICE_WORDS = "historical collection"
 NOTICE_OPENING = re.compile(r"^\W*you have accessed part of a historical collection", re.I)

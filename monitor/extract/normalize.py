@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 # the page through the content-region shortcut (regions.py, treetext.py) and never need it.
 
 logger = logging.getLogger(__name__)
+_REPLAYED = re.compile(r"^(?:(?:https?:)?//web\.archive\.org)?/web/\d{1,14}(?:[a-z]{2}_)?/(?=https?://)", re.I)
+# The web archive's replay toolbar and its donation banner: never a page's content.
+WAYBACK_CHROME = "#wm-ipp-base, #wm-ipp, #wm-ipp-print, #donato"
 Finder = Callable[[Any, Any], Found]  # (View, root) -> Found, see landmarks.py
 
 
@@ -48,14 +51,15 @@ PROFILES: dict[str, Profile] = {
         name="generic",
         regions="main",
         fallback=("article", "[role=main]", "body"),
-        drop="nav, header, footer, aside, [hidden], [role=navigation], [role=banner], [role=contentinfo]",
+        drop=("nav, header, footer, aside, [hidden], [role=navigation], [role=banner], [role=contentinfo], "
+              + WAYBACK_CHROME),
         compact="figure",
     ),
     # defense.gov / war.gov (DNN + ArticleCS): banner, title, historical notice, body, "Related Stories",
     # found by landmarks.find_article; `compact` serves targets with their own `select`.
     "defense.gov": Profile(
         name="defense.gov",
-        drop=".usa-banner__button, .share-tools, .social-block, .a2a_kit, #skip-link-holder, nav",
+        drop=".usa-banner__button, .share-tools, .social-block, .a2a_kit, #skip-link-holder, nav, " + WAYBACK_CHROME,
         compact="figure",
         required="h1.maintitle, div.body",
         title="h1.maintitle, title",
@@ -132,11 +136,13 @@ def _links(regions: list[Tag]) -> tuple[str, ...]:
 def outgoing_links(hrefs: Iterable[str]) -> tuple[str, ...]:
     """Return the outgoing links among the `hrefs` (as written, trimmed), in order, without duplicates.
 
-    In-page anchors (#...) and javascript: pseudo-links are not outgoing links.
+    In-page anchors (#...) and javascript: pseudo-links are not outgoing links. A link the web archive
+    rewrote for its replay (`/web/<timestamp>/<url>`, relative or on web.archive.org) counts as its original
+    URL, so a replayed capture's links compare with the live page's.
     """
     seen: dict[str, None] = {}
     for href in hrefs:
-        href = href.strip()
+        href = _REPLAYED.sub("", href.strip())
         if href and not href.startswith("#") and not href.lower().startswith("javascript:"):
             seen.setdefault(href, None)
     return tuple(seen)
