@@ -16,7 +16,7 @@ from monitor.clock import Clock, utcnow
 from monitor.diff import diff, diff_meta
 from monitor.errors import BlockedError, HTTPStatusError, MonitorError, ReportError, TransientFetchError
 from monitor.events import on_failure, on_success
-from monitor.extract import apply_ignore, cut_target, extract, ignored_differences
+from monitor.extract import apply_ignore, cut_target, describe, extract, ignored_differences, is_chrome, locate
 from monitor.fetch import Archive, Fetcher, fallback_fetch, read_html
 from monitor.models import (
     Change,
@@ -145,10 +145,14 @@ def _compare(target: Target, ctx: CheckContext, state: TargetState, previous: Sn
     if previous is None:
         return _Outcome("new", fetched, None, snapshot=_save(store, target, content, fetched), fingerprint=fingerprint)
     # Ignore rules apply before comparing, so ignored text can never show up as a change.
-    old_text, old_ignored = apply_ignore(store.read_text(previous), target.ignore)
+    old_raw = store.read_text(previous)
+    old_text, old_ignored = apply_ignore(old_raw, target.ignore)
     new_text, new_ignored = apply_ignore(content.text, target.ignore)
     ignored = ignored_differences(old_ignored, new_ignored)
     change = diff(old_text, new_text)
+    if change is not None:
+        places = locate(change.ops, old_raw, previous.blocks, content.text, content.blocks, target.ignore)
+        change = replace(change, places=places or (), chrome=target.chrome == "chrome" and is_chrome(places))
     meta = diff_meta(previous, title=content.title, final_url=fetched.final_url, links=content.links,
                      status=fetched.status, expected_url=target.url)
     if change is None and meta is None:
@@ -158,8 +162,13 @@ def _compare(target: Target, ctx: CheckContext, state: TargetState, previous: Sn
     if repeat_of is not None:
         return _Outcome("unchanged", fetched, previous, snapshot=snapshot, ignored=ignored,
                         note=f"back to the text of {repeat_of} (compare_versions)", fingerprint=fingerprint)
+    note = None
+    if change is not None and change.chrome and meta is None:
+        note = f"site chrome only ({describe(change.places)}), no alert"
+        if previous.source == "baseline":
+            note = f"baseline re-aligned with the live page: only site chrome differs ({describe(change.places)})"
     return _Outcome("changed", fetched, previous, snapshot=snapshot, change=change, meta=meta, ignored=ignored,
-                    fingerprint=fingerprint)
+                    note=note, fingerprint=fingerprint)
 
 
 def _fingerprint_of(state: TargetState) -> str | None:
@@ -184,7 +193,7 @@ def _save(store: SnapshotStore, target: Target, content: PageContent, fetched: F
                       url=target.url, final_url=fetched.final_url, status=fetched.status,
                       content_type=fetched.content_type, etag=fetched.etag,
                       last_modified=fetched.last_modified, title=content.title, links=content.links,
-                      repeat_of=repeat_of, origin=fetched.origin)
+                      repeat_of=repeat_of, origin=fetched.origin, blocks=content.blocks or None)
 
 
 def _succeeded(target: Target, ctx: CheckContext, checked_at: datetime, state: TargetState,

@@ -45,6 +45,7 @@ class Target:
     keep: Retention | None = None
     archive_fallback: bool = False  # blocked or unreachable: use the web archive's newest capture
     keep_raw: int | None = 2  # raw bodies kept for the newest N snapshots (None: all)
+    chrome: Literal["chrome", "content"] = "chrome"  # a change confined to site chrome: no alarm, or content
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,7 @@ class Snapshot:
     title: str | None = None
     links: tuple[str, ...] | None = None  # None: not recorded (baseline imports)
     repeat_of: str | None = None  # set when the text returned to an earlier version (compare_versions)
+    blocks: tuple[tuple[str, int], ...] | None = None  # each text block's place and length (None: not recorded)
 
 
 @dataclass(frozen=True)
@@ -224,6 +226,8 @@ class Change:
     deleted_chars: int
     inserted_words: int
     deleted_words: int
+    places: tuple[str, ...] = ()  # where in the page: "title", "paragraph 5", "photo 1", "banner"...
+    chrome: bool = False  # every changed place is site chrome (banner, notice, related heading): no alarm
 
 
 @dataclass(frozen=True)
@@ -291,6 +295,11 @@ class CheckResult:
     event: ReportKind | None = None  # set when this check reported an event (error/removed/recovered)
     meta: MetaChange | None = None
     note: str | None = None
+
+    @property
+    def alarming(self) -> bool:
+        """True for a change a person must see: "changed", unless only site chrome changed."""
+        return self.status == "changed" and not (self.change is not None and self.change.chrome and not self.meta)
 
     @property
     def inserted(self) -> int:

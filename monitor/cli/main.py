@@ -38,7 +38,7 @@ def run_exit_code(report: RunReport) -> int:
     """Return the exit code for a run: errors win over changes, changes over quiet runs."""
     if report.count("error"):
         return EXIT_ERROR
-    if report.count("changed"):
+    if any(result.alarming for result in report.results):  # a change confined to site chrome is no alarm
         return EXIT_CHANGED
     return EXIT_OK
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from monitor.extract import describe
 from monitor.models import CheckResult
 
 
@@ -14,7 +15,8 @@ def result_line(result: CheckResult) -> str:
         return f"{result.target}: error: {result.error}{event}"
     details = []
     if result.change:
-        details.append(f"+{result.change.inserted_words}/-{result.change.deleted_words} words")
+        where = f" in {describe(result.change.places)}" if result.change.places and not result.change.chrome else ""
+        details.append(f"+{result.change.inserted_words}/-{result.change.deleted_words} words{where}")
     if result.meta:
         details += [name for name, value in (("title", result.meta.title), ("final URL", result.meta.final_url),
                                              ("status", result.meta.status),
@@ -39,6 +41,7 @@ def result_json(result: CheckResult) -> dict[str, Any]:
         "deleted_words": change.deleted_words if change else 0,
         "error": result.error, "error_kind": result.error_kind, "snapshot": result.snapshot,
         "event": result.event, "note": result.note,
+        "places": list(change.places) if change else [], "alarm": result.alarming,
         "meta": {"title": result.meta.title, "final_url": result.meta.final_url, "status": result.meta.status,
                  "links_added": list(result.meta.links_added), "links_removed": list(result.meta.links_removed)}
         if result.meta else None,

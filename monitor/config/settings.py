@@ -89,6 +89,7 @@ class _TargetSchema(_Schema):
     keep: _KeepSchema | None = None
     keep_raw: Annotated[int, Field(ge=0, le=100000)] | None = 2
     archive: TargetArchiveSchema | None = None
+    chrome: Literal["chrome", "content"] = "chrome"
 
     @field_validator("name")
     @classmethod

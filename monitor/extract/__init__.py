@@ -6,6 +6,8 @@ text from that cut exactly as normalize would. All pure: an `HtmlBody` or text i
 """
 
 from monitor.extract.normalize import PROFILES, apply_ignore, extract, ignored_differences, normalize
+from monitor.extract.places import describe, is_chrome, locate
 from monitor.extract.regions import cut_target
 
-__all__ = ["PROFILES", "apply_ignore", "cut_target", "extract", "ignored_differences", "normalize"]
+__all__ = ["PROFILES", "apply_ignore", "cut_target", "describe", "extract", "ignored_differences", "is_chrome",
+           "locate", "normalize"]

@@ -36,7 +36,7 @@ def notifiable(result: CheckResult, on: Iterable[str]) -> str | None:
     """Return the report kind a result should be mailed as ("changed", "error", ...), or None."""
     if result.report is None:
         return None
-    kind = result.event or ("changed" if result.status == "changed" else None)
+    kind = result.event or ("changed" if result.alarming else None)
     return kind if kind in set(on) else None
 
 

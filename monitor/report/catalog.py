@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.errors import ReportError, StoreError
+from monitor.extract import describe
 from monitor.models import NAME_RE, REPORT_ID_RE
 from monitor.report.render import HEADINGS, stamp
 from monitor.review import Review
@@ -60,13 +61,14 @@ def summary(doc: dict[str, Any]) -> str:
     kind = doc.get("kind", "changed")
     parts = []
     if doc.get("ops"):
-        parts.append("text")
+        places = [str(p) for p in doc.get("places") or ()]
+        parts.append(f"text in {describe(places)}" if places else "text")
     meta = doc.get("meta") or {}
     parts += [label for key, label in (("title", "title"), ("final_url", "final URL"), ("status", "status"))
               if meta.get(key)]
     if meta.get("links_added") or meta.get("links_removed"):
         parts.append("links")
-    heading = HEADINGS.get(kind, kind)
+    heading = "Site chrome" if doc.get("chrome") else HEADINGS.get(kind, kind)
     return f"{heading}: {', '.join(parts)}" if parts else heading
 
 

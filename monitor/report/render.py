@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import jinja2
 
 from monitor.errors import ReportError
+from monitor.extract import describe
 from monitor.models import ChangeReport, MetaChange, Snapshot
 from monitor.report.views import chunks, hunks, rows
 
@@ -91,6 +92,8 @@ def report_document(report: ChangeReport) -> dict[str, Any]:
         "failures": report.failures,
         "failing_since": report.failing_since.astimezone(UTC).isoformat() if report.failing_since else None,
         "ops": [[op, text] for op, text in change.ops] if change else [],
+        "places": list(change.places) if change else [],
+        "chrome": bool(change and change.chrome and not report.meta),
     }
 
 
@@ -117,7 +120,9 @@ def document_context(doc: dict[str, Any], views: tuple[str, ...] = ALL_VIEWS) ->
         side = rows(ops) if ops and "rows" in views else []
         old, new = doc.get("old"), doc.get("new")
         return {
-            "id": doc["id"], "kind": kind, "heading": HEADINGS.get(kind, kind), "target": doc["target"],
+            "id": doc["id"], "kind": kind, "target": doc["target"],
+            "heading": "Site chrome changed" if doc.get("chrome") else HEADINGS.get(kind, kind),
+            "where": describe(str(p) for p in doc.get("places") or ()), "chrome": bool(doc.get("chrome")),
             "url": doc.get("url"), "final_url": doc.get("final_url"), "title": doc.get("title"),
             "old": old, "new": new,
             "old_time": stamp(datetime.fromisoformat(old["taken_at"])) if old else "",

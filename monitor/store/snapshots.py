@@ -121,7 +121,7 @@ class SnapshotStore:
         """Store `text` as a new snapshot of `target` and return it.
 
         `meta` may carry url, final_url, status, content_type, etag, last_modified, origin, title, links,
-        repeat_of.
+        repeat_of, blocks.
         Raises StoreError if the disk refuses; a failed save leaves no visible snapshot.
         """
         digest = sha256_text(text)
@@ -236,10 +236,11 @@ class SnapshotStore:
         doc = read_json(self.target_dir(target) / f"{snapshot_id}.json")
         try:
             fields = {k: doc.get(k) for k in Snapshot.__dataclass_fields__}
-            links = doc.get("links")
+            links, blocks = doc.get("links"), doc.get("blocks")
             snapshot = Snapshot(**{**fields, "taken_at": _parse_time(doc["taken_at"]),
                                    "has_raw": bool(doc.get("has_raw")),
-                                   "links": tuple(links) if links is not None else None})
+                                   "links": tuple(links) if links is not None else None,
+                                   "blocks": tuple((str(p), int(n)) for p, n in blocks) if blocks else None})
         except (KeyError, TypeError, ValueError) as exc:
             raise StoreError(f"{target}/{snapshot_id}.json: invalid metadata ({exc})") from exc
         if snapshot.id != snapshot_id or snapshot.target != target:
