@@ -146,7 +146,8 @@ def test_errors_win_over_changes_in_the_exit_code(config: Path, server: PageServ
     server.set(DEMO_PAGES[MATTIS], Page(b"gone", status=410))
     result = run(config)
     assert result.exit_code == 2
-    assert result.stdout.splitlines()[0].startswith(f"{NATO}: changed (+5/-1 words in body paragraph 1 and photo 2) report: ")
+    first = result.stdout.splitlines()[0]
+    assert first.startswith(f"{NATO}: changed (+5/-1 words in body paragraph 1 and photo 2) report: ")
     assert result.stdout.splitlines()[1] == f"{MATTIS}: error: HTTP 410 Gone"
 
 

@@ -34,6 +34,7 @@ class ReportEntry:
     inserted_words: int
     deleted_words: int
     review: Review | None = None
+    chrome: bool = False  # a change confined to site chrome (stored and listed, never alerted)
 
     @property
     def ref(self) -> str:
@@ -98,7 +99,7 @@ def entry(target: str, report_id: str, doc: dict[str, Any], review: Review | Non
             target=target, id=report_id, kind=str(doc.get("kind", "changed")),
             created_at=datetime.fromisoformat(doc["created_at"]).astimezone(UTC), summary=summary(doc),
             title=doc.get("title"), inserted_words=int(doc["inserted_words"]),
-            deleted_words=int(doc["deleted_words"]), review=review)
+            deleted_words=int(doc["deleted_words"]), review=review, chrome=bool(doc.get("chrome")))
     except (KeyError, TypeError, ValueError) as exc:
         raise ReportError(f"report {target}/{report_id}: invalid sidecar ({exc})") from exc
 

@@ -20,6 +20,7 @@ from typing import Any
 import jinja2
 
 from monitor.errors import ReportError
+from monitor.extract import describe
 from monitor.models import EmailSettings
 from monitor.report.render import HEADINGS, document_ops, environment, stamp
 from monitor.report.views import Hunk, hunks, hunks_within
@@ -48,6 +49,12 @@ class MailItem:
     link: str
     hunks: tuple[Hunk, ...]
     truncated: bool
+    where: str = ""  # the places the change touches, in words
+
+
+def _where(doc: dict[str, Any]) -> str:
+    """Where a report's change is, in words ('' when not known)."""
+    return describe(str(p) for p in doc.get("places") or ())
 
 
 def _link(doc: dict[str, Any], reports_dir: Path, report_url: str | None) -> str:
@@ -64,6 +71,7 @@ def subject(docs: list[dict[str, Any]]) -> str:
         text = f"[monitor] {HEADINGS.get(doc['kind'], doc['kind'])}: {doc['target']}"
         if doc.get("ops"):
             text += f" (+{doc['inserted_words']}/-{doc['deleted_words']} words)"
+            text += f" in {_where(doc)}" if _where(doc) else ""
         if doc.get("title"):
             text += f" – {doc['title']}"
         return header_safe(text)
@@ -90,7 +98,8 @@ def compose(docs: list[dict[str, Any]], settings: EmailSettings, reports_dir: Pa
     for doc in docs:
         cut, truncated = hunks_within(hunks(document_ops(doc)), budget)
         items.append(MailItem(doc=doc, heading=HEADINGS.get(doc["kind"], doc["kind"]),
-                              link=_link(doc, reports_dir, settings.report_url), hunks=cut, truncated=truncated))
+                              link=_link(doc, reports_dir, settings.report_url), hunks=cut, truncated=truncated,
+                              where=_where(doc)))
     context = {"items": items, "generated_at": stamp(now), "stamp": lambda iso: stamp(datetime.fromisoformat(iso))
                if iso else ""}
     try:

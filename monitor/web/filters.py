@@ -42,8 +42,9 @@ class Filters:
                 and (self.status == "all" or entry.reviewed == (self.status == "reviewed")))
 
     def apply(self, entries: list[ReportEntry]) -> list[ReportEntry]:
-        """Return the matching entries, unreviewed first, each group in the given (newest-first) order."""
-        return sorted((e for e in entries if self.matches(e)), key=lambda e: e.reviewed)
+        """Return the matching entries, unreviewed first, site-chrome changes below the real ones in each group,
+        each part in the given (newest-first) order."""
+        return sorted((e for e in entries if self.matches(e)), key=lambda e: (e.reviewed, e.chrome))
 
 
 def neighbours(queue: list[ReportEntry], ref: str) -> tuple[ReportEntry | None, ReportEntry | None]:
