@@ -37,6 +37,9 @@ PHOTO_LINES = ("VIRIN:", "Photo By:")
 BANNER_CLASSES = ("usa-banner", "header_banner_container")
 BANNER_LINE_CLASSES = ("usa-banner__header", "usa-banner-header", "header_banner_flag")
 RELATED = re.compile(r"^\s*related (stories|articles|content|links)\s*$", re.I)
+RELATED_WORD = "Related"
+# Every phrase the finder looks for: a view may scan a tree once for all of them.
+NEEDLES = (BANNER_FIRST, *BANNER_LAST, BANNER_SECOND_LINE, NOTICE_WORDS, *PHOTO_LINES, RELATED_WORD)
 HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 # Regions a reader sees on every page of the site: a change confined to them is site chrome, not news.
 CHROME = frozenset({"banner", "notice", "related"})
@@ -62,14 +65,17 @@ class View(Protocol):
     def parent(self, node: Node) -> Node | None:
         """The parent element, None at the root."""
 
+    def ancestors(self, node: Node) -> list[Node]:
+        """The element's ancestors, nearest first."""
+
     def find(self, root: Node, tag: str) -> list[Node]:
         """The descendants of `root` with `tag`, in document order."""
 
     def text(self, node: Node) -> str:
         """All the text under `node` (not scripts, styles, templates or comments)."""
 
-    def with_class(self, root: Node, name: str) -> list[Node]:
-        """The descendants of `root` with the class `name`, in document order."""
+    def with_class(self, root: Node, name: str, tag: str = "*") -> list[Node]:
+        """The descendants of `root` with the class `name` (and the tag, unless "*"), in document order."""
 
     def order(self, root: Node, nodes: list[Node]) -> dict[int, tuple[int, ...]]:
         """A sort key per node (by id) that puts `nodes` in document order."""
@@ -89,12 +95,7 @@ class Found:
 
 
 def _ancestors(view: View, node: Node) -> list[Node]:
-    out = []
-    parent = view.parent(node)
-    while parent is not None:
-        out.append(parent)
-        parent = view.parent(parent)
-    return out
+    return view.ancestors(node)
 
 
 def _usable(view: View, node: Node) -> bool:
@@ -175,7 +176,7 @@ def _notice(view: View, root: Node, article: list[Node]) -> Node | None:
 
 def _related(view: View, root: Node, body: list[Node]) -> list[Node]:
     found = []
-    for hit in view.hits(root, "Related"):
+    for hit in view.hits(root, RELATED_WORD):
         if not _usable(view, hit) or any(_inside(view, hit, b) for b in body):
             continue
         heading = next((n for n in [hit, *_ancestors(view, hit)] if view.tag(n) in HEADINGS), None)
@@ -205,8 +206,8 @@ def _photos(view: View, body: Node) -> list[Node]:
 def find_article(view: View, root: Node) -> Found:
     """Return the regions of an article page (see the module docstring); empty when it has neither title nor
     body."""
-    titles = [n for n in view.find(root, "h1") if "maintitle" in view.classes(n)][:1]
-    bodies = [n for n in view.find(root, "div") if "body" in view.classes(n)]
+    titles = view.with_class(root, "maintitle", "h1")[:1]
+    bodies = view.with_class(root, "body", "div")
     bodies = [b for b in bodies if not any(_inside(view, b, o) for o in bodies if o is not b)]
     if not titles and not bodies:
         return Found()
@@ -230,4 +231,5 @@ def _document_order(view: View, root: Node, regions: list[tuple[str, Node]]) -> 
     """The regions sorted in document order, the outermost only."""
     rank = view.order(root, [node for _, node in regions])
     ordered = sorted(regions, key=lambda r: rank[id(r[1])])
-    return [(k, n) for k, n in ordered if not any(_inside(view, n, o) for _, o in ordered if o is not n)]
+    inner = {id(n) for _, n in ordered} & {id(a) for _, n in ordered for a in view.ancestors(n)}
+    return [(k, n) for k, n in ordered if not (inner & {id(a) for a in view.ancestors(n)})]

@@ -92,14 +92,19 @@ def extract(html: str, profile: str = "generic", select: str | None = None,
     soup = BeautifulSoup(html, "lxml")
     if prof.required and not select and not soup.select_one(prof.required):
         raise NormalizeError(f"profile {prof.name}: page has none of {prof.required} (not an article page?)")
-    for selector in [prof.drop, *exclude]:
+    finder = prof.find is not None and not select
+    for selector in [*exclude] if finder else [prof.drop, *exclude]:
         if selector:
             for node in soup.select(selector):
                 node.decompose()
     kinds: list[str] | None = None
-    if prof.find is not None and not select:
-        found = prof.find(SoupView(), soup)
+    if finder:
+        # Regions first, then what the profile drops inside them (the cut does the same, on far less).
+        found = prof.find(SoupView(), soup)  # type: ignore[misc]
         regions, kinds = [node for _, node in found.regions] or [soup], list(found.kinds()) or ["body"]
+        for region in regions:
+            for node in region.select(prof.drop) if prof.drop else ():
+                node.decompose()
         compact = {id(node) for node in found.compact}
     else:
         regions = _regions(soup, select, prof)

@@ -24,7 +24,7 @@ import lxml.etree
 from cssselect import GenericTranslator
 
 from monitor.errors import NormalizeError
-from monitor.extract.landmarks import Found
+from monitor.extract.landmarks import NEEDLES, Found
 from monitor.extract.normalize import PROFILES, Profile
 from monitor.extract.trees import LxmlView
 from monitor.extract.treetext import extract_found, extract_tree
@@ -136,14 +136,16 @@ def cut(html: str | bytes, profile: str, salt: str = "") -> Cut | None:
     found = None
     required = not prof.required or bool(_matches(doc, prof.required))
     if prof.find is not None:
-        try:
-            for node in _matches(doc, prof.drop):
-                _remove(node)
+        found = prof.find(LxmlView(NEEDLES), doc)
+        regions_css, regions = "", [node for _, node in found.regions]
+        try:  # what the profile drops inside the regions, as normalize does after finding them
+            for region in regions:
+                for node in _matches(region, prof.drop):
+                    if node is not region:
+                        _remove(node)
         except ValueError:  # lxml refuses to re-set text holding control characters that its parser kept
             logger.debug("control characters beside a dropped part; normalizing the page whole")
             return None
-        found = prof.find(LxmlView(), doc)
-        regions_css, regions = "", [node for _, node in found.regions]
     else:
         regions_css, regions = _regions(doc, prof)
     if not regions and (found is None or required):  # a finder's page that is no article: content() says so

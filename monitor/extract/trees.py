@@ -7,6 +7,7 @@ the same regions.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import lxml.etree
@@ -48,15 +49,29 @@ def _unique(nodes: list[Node]) -> list[Node]:
 
 
 _TEXT_WITH = lxml.etree.XPath(".//text()[contains(., $needle)]")
-_WITH_CLASS = lxml.etree.XPath(".//*[contains(concat(' ', normalize-space(@class), ' '), $name)]")
+_ALL_TEXT = lxml.etree.XPath(".//text()")
+_CLASS_HAS = lxml.etree.XPath(".//*[contains(@class, $name)]")
 
 
 class LxmlView:
-    """The finder's questions answered on an lxml (etree) tree."""
+    """The finder's questions answered on an lxml (etree) tree. With `needles` (every phrase that will be
+    asked for), each tree is scanned once for all of them."""
+
+    def __init__(self, needles: tuple[str, ...] = ()) -> None:
+        # One regex over every string beats one XPath contains() per phrase (1.3 ms against 5 on a 100 KB page).
+        self._needles = frozenset(needles)
+        self._any = re.compile("|".join(map(re.escape, needles))) if needles else None
+        self._seen: dict[int, tuple[Node, list[tuple[Node, str]]]] = {}
 
     def hits(self, root: Node, needle: str) -> list[Node]:
+        if self._any is not None and needle in self._needles:
+            if id(root) not in self._seen:  # the root is kept with its strings, so its id stays its own
+                self._seen[id(root)] = (root, [(s, str(s)) for s in _ALL_TEXT(root) if self._any.search(s)])
+            strings = [s for s, text in self._seen[id(root)][1] if needle in text]
+        else:
+            strings = _TEXT_WITH(root, needle=needle)
         owners = []
-        for string in _TEXT_WITH(root, needle=needle):
+        for string in strings:
             owner = string.getparent()
             if owner is not None and string.is_tail:
                 owner = owner.getparent()
@@ -73,14 +88,20 @@ class LxmlView:
     def parent(self, node: Node) -> Node | None:
         return node.getparent()
 
+    def ancestors(self, node: Node) -> list[Node]:
+        return list(node.iterancestors())
+
     def find(self, root: Node, tag: str) -> list[Node]:
         return list(root.iterdescendants(tag))
 
     def text(self, node: Node) -> str:
         return lxml_text(node)
 
-    def with_class(self, root: Node, name: str) -> list[Node]:
-        return _WITH_CLASS(root, name=f" {name} ")
+    def with_class(self, root: Node, name: str, tag: str = "*") -> list[Node]:
+        # contains(@class) first (five times faster than matching whole words in XPath), then the real test;
+        # for one tag, walking its elements is faster still
+        nodes = root.iterdescendants(tag) if tag != "*" else _CLASS_HAS(root, name=name)
+        return [n for n in nodes if name in (n.get("class") or "").split()]
 
     def order(self, root: Node, nodes: list[Node]) -> dict[int, tuple[int, ...]]:
         return {id(n): _path(n, lambda x: x.getparent(), lambda p, c: p.index(c)) for n in nodes}
@@ -105,14 +126,17 @@ class SoupView:
     def parent(self, node: Node) -> Node | None:
         return node.parent
 
+    def ancestors(self, node: Node) -> list[Node]:
+        return list(node.parents)
+
     def find(self, root: Node, tag: str) -> list[Node]:
         return root.find_all(tag)
 
     def text(self, node: Node) -> str:
         return node.get_text()
 
-    def with_class(self, root: Node, name: str) -> list[Node]:
-        return root.find_all(class_=name)
+    def with_class(self, root: Node, name: str, tag: str = "*") -> list[Node]:
+        return root.find_all(True if tag == "*" else tag, class_=name)
 
     def order(self, root: Node, nodes: list[Node]) -> dict[int, tuple[int, ...]]:
         return {id(n): _path(n, lambda x: x.parent, lambda p, c: _index(p.contents, c)) for n in nodes}
