@@ -154,7 +154,7 @@ def _compare(target: Target, ctx: CheckContext, state: TargetState, previous: Sn
         places = locate(change.ops, old_raw, previous.blocks, content.text, content.blocks, target.ignore)
         change = replace(change, places=places or (), chrome=target.chrome == "chrome" and is_chrome(places))
     meta = diff_meta(previous, title=content.title, final_url=fetched.final_url, links=content.links,
-                     status=fetched.status, expected_url=target.url)
+                     status=fetched.status, expected_url=target.url, date=content.date)
     if change is None and meta is None:
         return _Outcome("unchanged", fetched, previous, ignored=ignored, fingerprint=fingerprint)
     repeat_of = _earlier_version(store, target, new_text) if change is not None and meta is None else None
@@ -193,7 +193,8 @@ def _save(store: SnapshotStore, target: Target, content: PageContent, fetched: F
                       url=target.url, final_url=fetched.final_url, status=fetched.status,
                       content_type=fetched.content_type, etag=fetched.etag,
                       last_modified=fetched.last_modified, title=content.title, links=content.links,
-                      repeat_of=repeat_of, origin=fetched.origin, blocks=content.blocks or None)
+                      repeat_of=repeat_of, origin=fetched.origin, blocks=content.blocks or None,
+                      date=content.date)
 
 
 def _succeeded(target: Target, ctx: CheckContext, checked_at: datetime, state: TargetState,

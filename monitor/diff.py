@@ -182,7 +182,7 @@ def new_text(change: Change) -> str:
 
 
 def diff_meta(old: Snapshot, *, title: str | None, final_url: str | None, links: tuple[str, ...] | None,
-              status: int | None, expected_url: str | None = None) -> MetaChange | None:
+              status: int | None, expected_url: str | None = None, date: str | None = None) -> MetaChange | None:
     """Return what changed outside the text since `old`, or None.
 
     An aspect the old snapshot did not record is not compared, except the final URL: a snapshot without
@@ -203,5 +203,6 @@ def diff_meta(old: Snapshot, *, title: str | None, final_url: str | None, links:
         links_removed=removed,
         status=(old.status, status) if old.status is not None and status is not None and status != old.status
         else None,
+        date=(old.date, date) if old.date is not None and date != old.date else None,
     )
     return meta if meta else None

@@ -176,6 +176,7 @@ class PageContent:
     links: tuple[str, ...] = ()
     # Where each text block came from, as (place, length): "title", "paragraph 3", "photo 1", "banner"...
     blocks: tuple[tuple[str, int], ...] = ()
+    date: str | None = None  # the article's date line, as the page shows it
 
 
 @dataclass(frozen=True)
@@ -199,6 +200,7 @@ class Snapshot:
     links: tuple[str, ...] | None = None  # None: not recorded (baseline imports)
     repeat_of: str | None = None  # set when the text returned to an earlier version (compare_versions)
     blocks: tuple[tuple[str, int], ...] | None = None  # each text block's place and length (None: not recorded)
+    date: str | None = None  # the article's date line (None: none, or not recorded)
 
 
 @dataclass(frozen=True)
@@ -242,9 +244,11 @@ class MetaChange:
     links_added: tuple[str, ...] = ()
     links_removed: tuple[str, ...] = ()
     status: tuple[int | None, int | None] | None = None
+    date: tuple[str | None, str | None] | None = None  # the article's date line
 
     def __bool__(self) -> bool:
-        return bool(self.title or self.final_url or self.links_added or self.links_removed or self.status)
+        return bool(self.title or self.final_url or self.links_added or self.links_removed or self.status
+                    or self.date)
 
 
 @dataclass(frozen=True)

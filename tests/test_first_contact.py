@@ -98,6 +98,21 @@ def test_noise_on_the_real_page_is_unchanged(
     assert result.exit_code == 0 and all(i["status"] == "unchanged" for i in json.loads(result.stdout))
 
 
+def test_a_changed_date_line_is_page_metadata_not_text(
+        write_config: WriteConfig, baseline_dir: Path, server: PageServer) -> None:
+    config = write_config()
+    serve_real(server)
+    run(config)
+    serve_real(server, **{NATO: ("Jan. 7, 2020", "Jan. 8, 2020")})
+    result = run(config)
+    assert result.exit_code == 1
+    nato = {item["target"]: item for item in json.loads(result.stdout)}[NATO]
+    assert nato["meta"]["date"] == ["Jan. 7, 2020", "Jan. 8, 2020"] and nato["inserted_words"] == 0
+    assert "Date" in Path(nato["report"]).read_text(encoding="utf-8")
+    line = CliRunner().invoke(cli, ["--config", str(config), "check", NATO]).stdout
+    assert line.strip() == f"{NATO}: unchanged"
+
+
 def test_a_target_can_treat_chrome_as_content(
         write_config: WriteConfig, baseline_dir: Path, server: PageServer) -> None:
     targets = [{"name": name, "url": server.url(path), "profile": "defense.gov", "timeout": 5, "chrome": "content"}

@@ -18,7 +18,8 @@ def result_line(result: CheckResult) -> str:
         where = f" in {describe(result.change.places)}" if result.change.places and not result.change.chrome else ""
         details.append(f"+{result.change.inserted_words}/-{result.change.deleted_words} words{where}")
     if result.meta:
-        details += [name for name, value in (("title", result.meta.title), ("final URL", result.meta.final_url),
+        details += [name for name, value in (("title", result.meta.title), ("date", result.meta.date),
+                                             ("final URL", result.meta.final_url),
                                              ("status", result.meta.status),
                                              ("links", result.meta.links_added or result.meta.links_removed))
                     if value]
@@ -43,6 +44,7 @@ def result_json(result: CheckResult) -> dict[str, Any]:
         "event": result.event, "note": result.note,
         "places": list(change.places) if change else [], "alarm": result.alarming,
         "meta": {"title": result.meta.title, "final_url": result.meta.final_url, "status": result.meta.status,
+                 "date": result.meta.date,
                  "links_added": list(result.meta.links_added), "links_removed": list(result.meta.links_removed)}
         if result.meta else None,
         "checked_at": result.checked_at.isoformat(), "duration": round(result.duration, 3),

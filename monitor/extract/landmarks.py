@@ -11,7 +11,8 @@ captures keep the older skins. So each region is found by its words and its plac
 - the historical **notice**: the block that opens with "You have accessed part of a historical collection";
 - the article **body**: `div.body`; inside it, a **photo** block is the element that holds an image and its
   "Photo By:" / "VIRIN:" lines (kept as one block of short lines, the image's alt text first);
-- the **related** heading: a heading that says "Related Stories" (the cards under it are filled in by script).
+- the **related** heading: a heading that says "Related Stories" (the cards under it are filled in by script);
+- the **date** line beside the title (`.date`): page metadata, compared like the title, never text.
 
 `find_article(view, root)` works on any tree through a `View` (BeautifulSoup for the full path, lxml for the
 cut), so both paths find the same elements. It returns `Found`: the regions in document order with their kind,
@@ -88,6 +89,7 @@ class Found:
 
     regions: tuple[tuple[str, Node], ...] = ()
     compact: tuple[Node, ...] = field(default=())
+    date: Node | None = None  # the article's date line (page metadata, never text)
 
     def kinds(self) -> tuple[str, ...]:
         """The kind of each region, in order."""
@@ -224,7 +226,18 @@ def find_article(view: View, root: Node) -> Found:
     compact = [first_line] if first_line is not None else []
     for body in bodies:
         compact += _photos(view, body)
-    return Found(tuple(_document_order(view, root, regions)), tuple(compact))
+    return Found(tuple(_document_order(view, root, regions)), tuple(compact), _date(view, titles, bodies))
+
+
+def _date(view: View, titles: list[Node], bodies: list[Node]) -> Node | None:
+    """The date next to the title: the first `.date` in the title's header (its parent or grandparent) that
+    is not inside the body (related-story cards carry dates of their own, further down)."""
+    for title in titles:
+        for container in view.ancestors(title)[:2]:
+            for node in view.with_class(container, "date"):
+                if _usable(view, node) and not any(_inside(view, node, b) for b in bodies):
+                    return node
+    return None
 
 
 def _document_order(view: View, root: Node, regions: list[tuple[str, Node]]) -> list[tuple[str, Node]]:

@@ -98,6 +98,7 @@ def extract(html: str, profile: str = "generic", select: str | None = None,
             for node in soup.select(selector):
                 node.decompose()
     kinds: list[str] | None = None
+    date = None
     if finder:
         # Regions first, then what the profile drops inside them (the cut does the same, on far less).
         found = prof.find(SoupView(), soup)  # type: ignore[misc]
@@ -106,6 +107,7 @@ def extract(html: str, profile: str = "generic", select: str | None = None,
             for node in region.select(prof.drop) if prof.drop else ():
                 node.decompose()
         compact = {id(node) for node in found.compact}
+        date = clean_title(found.date.get_text()) if found.date is not None else None
     else:
         regions = _regions(soup, select, prof)
         compact = {id(node) for node in soup.select(prof.compact)} if prof.compact else set()
@@ -113,7 +115,7 @@ def extract(html: str, profile: str = "generic", select: str | None = None,
     if not text.strip():
         where = f"selector {select!r}" if select else f"profile {prof.name}"
         raise NormalizeError(f"{where}: no text found in the page")
-    return PageContent(text=text, title=_title(soup, prof), links=_links(regions), blocks=blocks)
+    return PageContent(text=text, title=_title(soup, prof), links=_links(regions), blocks=blocks, date=date)
 
 
 def _title(soup: BeautifulSoup, prof: Profile) -> str | None:

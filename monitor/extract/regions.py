@@ -151,6 +151,8 @@ def cut(html: str | bytes, profile: str, salt: str = "") -> Cut | None:
     if not regions and (found is None or required):  # a finder's page that is no article: content() says so
         return None
     keep: set[lxml.etree._Element] = set(regions)
+    if found is not None and found.date is not None:
+        keep.add(found.date)
     for css in (prof.title, prof.required):
         keep.update(_matches(doc, css))
     path: set[lxml.etree._Element] = set()
@@ -164,6 +166,8 @@ def cut(html: str | bytes, profile: str, salt: str = "") -> Cut | None:
     if found is not None:
         for kind, node in found.regions:
             node.set(REGION_MARK, kind)
+        if found.date is not None:
+            found.date.set(REGION_MARK, "date")
         for node in found.compact:
             node.set(COMPACT_MARK, "")
     # XML serialization: exact (the HTML one percent-escapes spaces in hrefs, so ' /x ' and '/x%20', two

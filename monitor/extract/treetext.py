@@ -58,8 +58,9 @@ def extract_found(doc: lxml.etree._Element, profile: str, found: Found, matches:
     text, blocks = _walk(regions, set(found.compact), set(), list(found.kinds()))
     if not text.strip():
         raise NormalizeError(f"profile {prof.name}: no text found in the page")
+    date = clean_title(lxml_text(found.date)) if found.date is not None else None
     return PageContent(text=text, title=_title(doc, prof, matches, set()), links=_links(regions, set()),
-                       blocks=blocks)
+                       blocks=blocks, date=date)
 
 
 def _alive(nodes: list[lxml.etree._Element], dropped: set[lxml.etree._Element]) -> list[lxml.etree._Element]:

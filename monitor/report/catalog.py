@@ -65,8 +65,8 @@ def summary(doc: dict[str, Any]) -> str:
         places = [str(p) for p in doc.get("places") or ()]
         parts.append(f"text in {describe(places)}" if places else "text")
     meta = doc.get("meta") or {}
-    parts += [label for key, label in (("title", "title"), ("final_url", "final URL"), ("status", "status"))
-              if meta.get(key)]
+    parts += [label for key, label in (("title", "title"), ("date", "date"), ("final_url", "final URL"),
+                                       ("status", "status")) if meta.get(key)]
     if meta.get("links_added") or meta.get("links_removed"):
         parts.append("links")
     heading = "Site chrome" if doc.get("chrome") else HEADINGS.get(kind, kind)

@@ -65,7 +65,7 @@ def _snapshot_document(snapshot: Snapshot | None) -> dict[str, Any] | None:
 def _meta_document(meta: MetaChange | None) -> dict[str, Any] | None:
     if meta is None:
         return None
-    return {"title": meta.title, "final_url": meta.final_url, "status": meta.status,
+    return {"title": meta.title, "final_url": meta.final_url, "status": meta.status, "date": meta.date,
             "links_added": list(meta.links_added), "links_removed": list(meta.links_removed)}
 
 

@@ -121,7 +121,7 @@ class SnapshotStore:
         """Store `text` as a new snapshot of `target` and return it.
 
         `meta` may carry url, final_url, status, content_type, etag, last_modified, origin, title, links,
-        repeat_of, blocks.
+        repeat_of, blocks, date.
         Raises StoreError if the disk refuses; a failed save leaves no visible snapshot.
         """
         digest = sha256_text(text)

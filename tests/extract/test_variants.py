@@ -40,6 +40,8 @@ def assert_normalizes(v: Variant) -> None:
         pytest.fail(f"{v.label()} normalizes wrongly:\n{diff}")
     assert fast == whole, "the fast path reads exactly what the full path reads (text, title, links, places)"
     assert whole.title is not None and whole.title in want.split("\n\n")
+    assert whole.date == "Jan. 7, 2020", "the date line is metadata, found beside the title"
+    assert "Jan. 7, 2020" not in whole.text
     assert sum(length for _, length in whole.blocks) + 2 * (len(whole.blocks) - 1) == len(whole.text)
 
 
