@@ -26,6 +26,7 @@ from monitor.clock import utcnow
 from monitor.daemon import run_checks
 from monitor.errors import MonitorError
 from monitor.extract import PROFILES, normalize
+from monitor.extract import explain as explain_page
 from monitor.fetch import decode_html
 from monitor.models import RunReport
 from monitor.notify import Outbox
@@ -183,12 +184,21 @@ def _iso(when: datetime | None) -> str | None:
 @click.option("--profile", type=click.Choice(sorted(PROFILES)), default="generic", show_default=True)
 @click.option("--select", help="CSS selector: keep only these parts.")
 @click.option("--exclude", multiple=True, help="CSS selector: drop these parts (repeatable).")
-def normalize_command(file: Any, profile: str, select: str | None, exclude: tuple[str, ...]) -> None:
+@click.option("--explain", is_flag=True, help="Show each block's place and the element it came from.")
+def normalize_command(file: Any, profile: str, select: str | None, exclude: tuple[str, ...], explain: bool) -> None:
     """Print the normalized text of a saved HTML page (FILE, or - for stdin)."""
     try:
-        click.echo(normalize(decode_html(file.read()), profile, select, exclude))
+        html = decode_html(file.read())
+        if not explain:
+            click.echo(normalize(html, profile, select, exclude))
+            return
+        content, blocks = explain_page(html, profile, select, exclude)
     except MonitorError as exc:
         raise CliError(f"{getattr(file, 'name', '<stdin>')}: {exc}") from exc
+    click.echo(f"profile {profile}: {len(blocks)} blocks; title: {content.title or '(none)'}; "
+               f"date: {content.date or '(none)'}; {len(content.links)} links")
+    for block in blocks:
+        click.echo(f"\n[{block.place}] {block.path}\n{block.text}")
 
 
 @cli.command()

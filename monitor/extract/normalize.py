@@ -83,6 +83,49 @@ def extract(html: str, profile: str = "generic", select: str | None = None,
     `select` (CSS) keeps only the matching parts instead of the profile's regions; `exclude` drops parts.
     Raises NormalizeError for an unknown profile, a page the profile does not recognize, or no text.
     """
+    return _read(html, profile, select, exclude)
+
+
+@dataclass(frozen=True)
+class Explained:
+    """One block of a page's text with where it came from: its place and the path of its element."""
+
+    place: str
+    path: str
+    text: str
+
+
+def explain(html: str, profile: str = "generic", select: str | None = None,
+            exclude: Iterable[str] = ()) -> tuple[PageContent, list[Explained]]:
+    """Return the page's content (as `extract`) and each text block with its place and element path, for
+    `monitor normalize --explain`. Raises NormalizeError as extract does."""
+    origins: list[Any] = []
+    content = _read(html, profile, select, exclude, origins)
+    out, pos = [], 0
+    for (place, length), origin in zip(content.blocks, origins, strict=True):
+        out.append(Explained(place, _css_path(origin), content.text[pos:pos + length]))
+        pos += length + 2
+    return content, out
+
+
+def _css_path(node: Any) -> str:
+    """A readable path to a BeautifulSoup element: its nearest six ancestors and itself, with id, classes
+    and the position among same-tag siblings when it has some."""
+    parts = []
+    while node is not None and node.name not in (None, "[document]", "html"):
+        label = node.name + (f"#{node['id']}" if node.get("id") else "")
+        label += "".join(f".{c}" for c in (node.get("class") or [])[:2])
+        same = [s for s in node.parent.find_all(node.name, recursive=False)] if node.parent else []
+        if len(same) > 1:
+            label += f"[{next(i for i, s in enumerate(same, 1) if s is node)}]"
+        parts.append(label)
+        node = node.parent
+    return (" > ".join(reversed(parts[:7])) if len(parts) <= 7 else "… > " + " > ".join(reversed(parts[:7])))
+
+
+def _read(html: str, profile: str, select: str | None, exclude: Iterable[str],
+          origins: list[Any] | None = None) -> PageContent:
+    """extract(), and the element each block came from into `origins` when given."""
     try:
         prof = PROFILES[profile]
     except KeyError:
@@ -111,7 +154,7 @@ def extract(html: str, profile: str = "generic", select: str | None = None,
     else:
         regions = _regions(soup, select, prof)
         compact = {id(node) for node in soup.select(prof.compact)} if prof.compact else set()
-    text, blocks = _extract(regions, compact, kinds)
+    text, blocks = _extract(regions, compact, kinds, origins)
     if not text.strip():
         where = f"selector {select!r}" if select else f"profile {prof.name}"
         raise NormalizeError(f"{where}: no text found in the page")
@@ -171,14 +214,15 @@ def _regions(soup: BeautifulSoup, select: str | None, prof: Profile) -> list[Tag
     return [n for n in found if not any(id(p) in chosen for p in n.parents)]
 
 
-def _extract(regions: list[Tag], compact: set[int], kinds: list[str] | None) -> tuple[str, Blocks]:
+def _extract(regions: list[Tag], compact: set[int], kinds: list[str] | None,
+             origins: list[Any] | None = None) -> tuple[str, Blocks]:
     """Return the text of BeautifulSoup regions and its blocks' places (walk_text)."""
     from bs4 import Comment, Declaration, Doctype, ProcessingInstruction
 
     not_text = (Comment, Declaration, Doctype, ProcessingInstruction)
     return walk_text(regions, lambda tag: [c for c in tag.contents if not isinstance(c, not_text)],
                      lambda tag: tag.name, lambda tag, name: _attr(tag.get(name)), lambda tag: id(tag) in compact,
-                     kinds)
+                     kinds, origins)
 
 
 def _attr(value: object) -> str | None:

@@ -47,7 +47,9 @@ def clean_title(text: str) -> str | None:
 class _TextBuilder:
     """Accumulates text fragments into lines and lines into blocks, each block labelled with its place."""
 
-    def __init__(self, compact_label: str) -> None:
+    def __init__(self, compact_label: str, origins: list[Node] | None = None) -> None:
+        self.origins = origins  # when given: the element each block came from, block by block
+        self.opened: list[Node] = []  # the block elements the walk is inside, innermost last
         self.blocks: list[str] = []
         self.labels: list[str] = []
         self.lines: list[str] = []
@@ -83,6 +85,8 @@ class _TextBuilder:
             self.lines.pop()
         if self.lines:
             self.blocks.append(unicodedata.normalize("NFC", "\n".join(self.lines)))
+            if self.origins is not None:
+                self.origins.append(self.opened[-1] if self.opened else None)
             if self.place == "paragraph":
                 self.counts["paragraph"] += 1
                 self.labels.append(f"paragraph {self.counts['paragraph']}")
@@ -107,19 +111,26 @@ class _TextBuilder:
         return "\n\n".join(self.blocks), tuple(zip(self.labels, map(len, self.blocks), strict=True))
 
 
-_END_BLOCK, _END_PRE = object(), object()
+_END_PRE = object()
 
 
-class _EndCompact:
+class _EndBlock:
+    __slots__ = ()
+
+
+class _EndCompact(_EndBlock):
     __slots__ = ("back",)
 
     def __init__(self, back: str) -> None:
         self.back = back
 
 
+_END_BLOCK = _EndBlock()
+
+
 def walk_text(regions: Iterable[Node], children: Callable[[Node], Iterable[Node | str]], name_of: Callable[[Node], str],
               attr_of: Callable[[Node, str], str | None], is_compact: Callable[[Node], bool],
-              kinds: Sequence[str] | None = None) -> tuple[str, Blocks]:
+              kinds: Sequence[str] | None = None, origins: list[Node] | None = None) -> tuple[str, Blocks]:
     """Walk the regions (iteratively: pages may nest thousands deep); return their text and its blocks' places.
 
     The rules, whatever the tree: skip SKIP_TAGS, <br> ends a line, an <img alt> counts only inside a
@@ -127,8 +138,9 @@ def walk_text(regions: Iterable[Node], children: Callable[[Node], Iterable[Node 
     region) are blocks, <pre> keeps its lines. `children(node)` gives a node's text strings and child nodes in
     document order (what is not text, such as comments, left out). `kinds` names each region ("body" blocks
     are numbered paragraphs, compact blocks in it photos); without it every block is a numbered paragraph.
+    `origins`, when given, receives the element each block came from (for `monitor normalize --explain`).
     """
-    out = _TextBuilder("photo" if kinds is not None else "figure")
+    out = _TextBuilder("photo" if kinds is not None else "figure", origins)
     compact_depth = pre_depth = 0
     for index, region in enumerate(regions):
         out.block_break()
@@ -139,9 +151,11 @@ def walk_text(regions: Iterable[Node], children: Callable[[Node], Iterable[Node 
             item = stack.pop()
             if item is _END_BLOCK:
                 out.soft_break() if compact_depth else out.block_break()
+                out.opened.pop()
                 continue
             if isinstance(item, _EndCompact):
                 out.block_break()
+                out.opened.pop()
                 compact_depth -= 1
                 out.place = item.back
                 continue
@@ -172,10 +186,12 @@ def walk_text(regions: Iterable[Node], children: Callable[[Node], Iterable[Node 
                 out.add(" ")
             if is_compact(item):
                 back = out.enter_compact()
+                out.opened.append(item)
                 compact_depth += 1
                 stack.append(_EndCompact(back))
             elif name in BLOCK_TAGS or item is region:
                 out.soft_break() if compact_depth else out.block_break()
+                out.opened.append(item)
                 stack.append(_END_BLOCK)
             if name == "pre":
                 pre_depth += 1

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from monitor.cli.main import cli
 from monitor.demo import page_html
 from tests.conftest import NATO, ROOT, SEEDS, WriteConfig
+from tests.extract import variants
 
 
 def invoke(*args: str):
@@ -24,6 +25,20 @@ def test_normalize_prints_the_seed_text(tmp_path: Path) -> None:
     result = invoke("normalize", str(page), "--profile", "defense.gov")
     assert result.exit_code == 0
     assert result.stdout == SEEDS[NATO].read_text(encoding="utf-8") + "\n"
+
+
+def test_normalize_explain_shows_each_block_with_its_place_and_element(tmp_path: Path) -> None:
+    page = tmp_path / "real.html"
+    html, want = variants.page(variants.Variant())  # the documented 2024-25 markup
+    page.write_text(html, encoding="utf-8")
+    out = invoke("normalize", str(page), "--profile", "defense.gov", "--explain").stdout
+    head, *blocks = out.rstrip("\n").split("\n\n[")
+    assert head == ("profile defense.gov: 19 blocks; title: NATO Temporarily Suspends Training Mission in Iraq; "
+                    "date: Jan. 7, 2020; 5 links")
+    assert [b.split("\n", 1)[1] for b in blocks] == want.split("\n\n"), "the blocks, in order, are the text"
+    assert blocks[0].startswith("banner] ") and "div.header_banner_flag" in blocks[0].split("\n")[0]
+    assert blocks[5].split("\n")[0].endswith("header.content-wrap > h1.maintitle")
+    assert blocks[9].startswith("photo 1] ") and "figure.media-inline-img" in blocks[9].split("\n")[0]
 
 
 def test_normalize_reads_stdin_and_reports_bad_input_in_one_line() -> None:
