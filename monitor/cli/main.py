@@ -261,7 +261,7 @@ def demo(workdir: Path | None) -> None:
         run = run_demo(workdir)
     except MonitorError as exc:
         raise CliError(str(exc)) from exc
-    click.echo("First check, pages as served vs. the seed baseline:")
+    click.echo("First check, the pages in war.gov's 2024-25 markup vs. the seed baseline:")
     for result in run.first.results:
         click.echo("  " + result_line(result))
     click.echo("Edited the NATO story: " + "; ".join(f"{old!r} -> {new!r}" for old, new in DEMO_EDITS))

@@ -75,7 +75,9 @@ def test_demo_runs_the_whole_loop_offline(tmp_path: Path) -> None:
     result = invoke("demo", "--dir", str(tmp_path))
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert f"  {NATO}: unchanged" in lines and any(line.startswith(f"  {NATO}: changed") for line in lines)
+    realigned = [line for line in lines if "baseline re-aligned" in line]
+    assert len(realigned) == 2 and all("only site chrome differs (the government banner)" in x for x in realigned)
+    assert any(line.startswith(f"  {NATO}: changed (+5/-1 words in body paragraph 1 and photo 2)") for line in lines)
     report = Path(next(line for line in lines if line.startswith("Change report:")).split(": ", 1)[1])
     assert report.is_file() and report.is_relative_to(tmp_path)
     assert "on Tuesday" in report.read_text(encoding="utf-8")
@@ -83,7 +85,7 @@ def test_demo_runs_the_whole_loop_offline(tmp_path: Path) -> None:
     reviewed = invoke("--config", str(tmp_path / "config.yaml"), "review", report.stem, "--significance", "0.2")
     assert reviewed.exit_code == 0, "the demo's config lets the review commands work on its reports"
     listed = invoke("--config", str(tmp_path / "config.yaml"), "reports").stdout.splitlines()
-    assert len(listed) == 1 and listed[0].startswith("[x] ")
+    assert len(listed) == 3 and sum(line.startswith("[x] ") for line in listed) == 1, "two chrome reports, unreviewed"
 
 
 def test_python_dash_m_runs_the_cli() -> None:

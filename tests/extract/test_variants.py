@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from monitor.demo import page_html
 from monitor.errors import NormalizeError
 from monitor.extract import extract
 from monitor.extract.regions import cut
@@ -64,6 +65,12 @@ def test_each_block_knows_its_place() -> None:
     assert places[-1] == "related" and "photo 3" in places
     html, _ = page(Variant(name="mattis-stoltenberg-remarks", banner=BANNERS.index(BANNERS[-1])))
     assert [p for p, _ in extract(html, "defense.gov").blocks][:3] == ["notice", "title", "paragraph 1"]
+
+
+@pytest.mark.parametrize("name", sorted(SEED_FILES))
+def test_the_demo_pages_are_the_documented_real_markup(name: str) -> None:
+    assert page_html(name, live=True).decode("utf-8") == page(Variant(name=name))[0], \
+        "rebuild monitor/demo/pages/live/ from tests/extract/variants.py"
 
 
 def test_a_wayback_replay_reads_as_the_page_with_its_original_links() -> None:
