@@ -16,9 +16,10 @@ from pathlib import Path
 
 from monitor.diff import diff, diff_meta
 from monitor.errors import BadContentError, BlockedError, NormalizeError, SoftNotFoundError
-from monitor.extract import apply_ignore, extract
+from monitor.extract import extract
 from monitor.fetch import Archive, Capture, decode_html
 from monitor.models import ChangeReport, Snapshot, Target
+from monitor.patterns import apply_ignore
 from monitor.report import publish, remove_reports, write_report
 from monitor.store import SnapshotStore, read_json, write_json
 

@@ -16,7 +16,7 @@ from monitor.clock import Clock, utcnow
 from monitor.diff import diff, diff_meta
 from monitor.errors import BlockedError, HTTPStatusError, MonitorError, ReportError, TransientFetchError
 from monitor.events import on_failure, on_success
-from monitor.extract import apply_ignore, cut_target, describe, extract, ignored_differences, is_chrome, locate
+from monitor.extract import cut_target, describe, extract, is_chrome, locate
 from monitor.fetch import Archive, Fetcher, fallback_fetch, read_html
 from monitor.models import (
     Change,
@@ -30,6 +30,7 @@ from monitor.models import (
     Target,
     TargetState,
 )
+from monitor.patterns import Budget, apply_ignore, ignored_differences
 from monitor.report import SiteUpdates, publish, remove_reports, report_refs, write_report
 from monitor.store import SnapshotStore, plan
 
@@ -146,18 +147,19 @@ def _compare(target: Target, ctx: CheckContext, state: TargetState, previous: Sn
         return _Outcome("new", fetched, None, snapshot=_save(store, target, content, fetched), fingerprint=fingerprint)
     # Ignore rules apply before comparing, so ignored text can never show up as a change.
     old_raw = store.read_text(previous)
-    old_text, old_ignored = apply_ignore(old_raw, target.ignore)
-    new_text, new_ignored = apply_ignore(content.text, target.ignore)
+    budget = Budget(target.timeout)  # every pattern match of this check draws on it
+    old_text, old_ignored = apply_ignore(old_raw, target.ignore, budget)
+    new_text, new_ignored = apply_ignore(content.text, target.ignore, budget)
     ignored = ignored_differences(old_ignored, new_ignored)
     change = diff(old_text, new_text)
     if change is not None:
-        places = locate(change.ops, old_raw, previous.blocks, content.text, content.blocks, target.ignore)
+        places = locate(change.ops, old_raw, previous.blocks, content.text, content.blocks, target.ignore, budget)
         change = replace(change, places=places or (), chrome=target.chrome == "chrome" and is_chrome(places))
     meta = diff_meta(previous, title=content.title, final_url=fetched.final_url, links=content.links,
                      status=fetched.status, expected_url=target.url, date=content.date)
     if change is None and meta is None:
         return _Outcome("unchanged", fetched, previous, ignored=ignored, fingerprint=fingerprint)
-    repeat_of = _earlier_version(store, target, new_text) if change is not None and meta is None else None
+    repeat_of = _earlier_version(store, target, new_text, budget) if change is not None and meta is None else None
     snapshot = _save(store, target, content, fetched, repeat_of=repeat_of)
     if repeat_of is not None:
         return _Outcome("unchanged", fetched, previous, snapshot=snapshot, ignored=ignored,
@@ -176,13 +178,13 @@ def _fingerprint_of(state: TargetState) -> str | None:
     return state.fingerprint.partition(":")[2] if state.fingerprint else None
 
 
-def _earlier_version(store: SnapshotStore, target: Target, new_text: str) -> str | None:
+def _earlier_version(store: SnapshotStore, target: Target, new_text: str, budget: Budget) -> str | None:
     """Return the id of one of the target's last `compare_versions` snapshots (before the newest) whose
     comparable text equals `new_text`, or None."""
     if target.compare_versions <= 1:
         return None
     for snapshot in store.history(target.name)[1:target.compare_versions]:
-        if apply_ignore(store.read_text(snapshot), target.ignore)[0] == new_text:
+        if apply_ignore(store.read_text(snapshot), target.ignore, budget)[0] == new_text:
             return snapshot.repeat_of or snapshot.id
     return None
 

@@ -66,6 +66,12 @@ class NormalizeError(MonitorError):
     kind = "normalize"
 
 
+class PatternError(MonitorError):
+    """A user pattern (`ignore`) is invalid or ran past the check's time budget on this page."""
+
+    kind = "pattern"
+
+
 class StoreError(MonitorError):
     """The snapshot store could not read or write (disk error, corrupt file, bad name)."""
 

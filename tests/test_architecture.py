@@ -14,6 +14,7 @@ PACKAGE = ROOT / "monitor"
 # Each unit (a top-level module or package of monitor/) may import only units of a lower layer, or itself.
 LAYERS = [
     {"__init__", "models", "errors", "clock"},
+    {"patterns"},
     {"fetch", "extract", "store", "config", "diff", "events", "review"},
     {"report"},
     {"check", "notify", "backfill", "verify"},

@@ -39,7 +39,7 @@ def test_first_check_against_the_committed_baseline_is_unchanged(config: Path, t
     before = files(tmp_path / "snapshots")
     result = run(config)
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines() == [f"{NATO}: unchanged", f"{MATTIS}: unchanged"]
+    assert sorted(result.stdout.splitlines()) == [f"{MATTIS}: unchanged", f"{NATO}: unchanged"]
     assert files(tmp_path / "snapshots") - before == {f"{t}/{f}" for t in (NATO, MATTIS)
                                                       for f in ("state.json", "check.json")}
     assert files(tmp_path / "reports") == set()
@@ -78,8 +78,8 @@ def test_the_same_content_again_gives_no_snapshot_and_no_report(
     snapshots, reports = files(tmp_path / "snapshots"), files(tmp_path / "reports")
     result = run(config)
     assert result.exit_code == 0
-    lines = [line.split(" (")[0] for line in result.stdout.splitlines()]
-    assert lines == [f"{NATO}: unchanged", f"{MATTIS}: unchanged"]
+    lines = sorted(line.split(" (")[0] for line in result.stdout.splitlines())
+    assert lines == [f"{MATTIS}: unchanged", f"{NATO}: unchanged"]
     assert files(tmp_path / "snapshots") == snapshots and files(tmp_path / "reports") == reports
 
 
@@ -146,9 +146,9 @@ def test_errors_win_over_changes_in_the_exit_code(config: Path, server: PageServ
     server.set(DEMO_PAGES[MATTIS], Page(b"gone", status=410))
     result = run(config)
     assert result.exit_code == 2
-    first = result.stdout.splitlines()[0]
-    assert first.startswith(f"{NATO}: changed (+5/-1 words in body paragraph 1 and photo 2) report: ")
-    assert result.stdout.splitlines()[1] == f"{MATTIS}: error: HTTP 410 Gone"
+    mattis, nato = sorted(result.stdout.splitlines())  # each line as its check ends
+    assert nato.startswith(f"{NATO}: changed (+5/-1 words in body paragraph 1 and photo 2) report: ")
+    assert mattis == f"{MATTIS}: error: HTTP 410 Gone"
 
 
 def test_json_output_has_the_documented_fields(config: Path) -> None:

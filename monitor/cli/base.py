@@ -6,7 +6,7 @@ import click
 
 from monitor.config import load_settings
 from monitor.errors import MonitorError
-from monitor.models import Settings
+from monitor.models import Settings, Target
 
 EXIT_OK = 0
 EXIT_CHANGED = 1
@@ -17,6 +17,15 @@ class CliError(click.ClickException):
     """A library error shown as one `Error: ...` line, exiting with EXIT_ERROR."""
 
     exit_code = EXIT_ERROR
+
+
+def target_of(ctx: click.Context, settings: Settings, name: str) -> Target:
+    """Return the configured target `name`. Raises CliError naming the config file when there is none."""
+    target = settings.target(name)
+    if target is None:
+        known = ", ".join(t.name for t in settings.targets) or "none"
+        raise CliError(f"unknown target {name!r} (configured: {known}): add it to {ctx.obj['config']} first")
+    return target
 
 
 def settings_of(ctx: click.Context) -> Settings:

@@ -18,8 +18,10 @@ from typing import Any
 
 import click
 
-from monitor.cli.base import EXIT_CHANGED, EXIT_ERROR, EXIT_OK, CliError, settings_of
+from monitor import __version__
+from monitor.cli.base import EXIT_CHANGED, EXIT_ERROR, EXIT_OK, CliError, settings_of, target_of
 from monitor.cli.output import result_json, result_line
+from monitor.cli.progress import Progress
 from monitor.cli.review import add_review_commands
 from monitor.cli.store import add_store_commands
 from monitor.clock import utcnow
@@ -30,6 +32,7 @@ from monitor.extract import explain as explain_page
 from monitor.fetch import decode_html
 from monitor.models import RunReport
 from monitor.notify import Outbox
+from monitor.report import stamp
 from monitor.store import SnapshotStore
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -58,6 +61,7 @@ def _setup_logging(verbose: int, default: int = logging.ERROR, log_file: Path | 
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="monitor")
 @click.option("-c", "--config", "config", type=click.Path(path_type=Path), default="config.yaml",
               envvar="MONITOR_CONFIG", show_default=True, help="The YAML config file.")
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-v info, -vv debug).")
@@ -83,12 +87,13 @@ def check(ctx: click.Context, names: tuple[str, ...], as_json: bool) -> None:
     targets = [settings.target(n) for n in names] if names else list(settings.targets)
     if not targets:
         raise CliError(f"{ctx.obj['config']}: no targets configured")
-    report = run_checks(settings, targets)
+    progress = Progress(len(targets), quiet=as_json)
+    try:
+        report = run_checks(settings, targets, on_result=progress)
+    finally:
+        progress.close()
     if as_json:
         click.echo(json.dumps([result_json(r) for r in report.results], indent=2))
-    else:
-        for result in report.results:
-            click.echo(result_line(result))
     if report.mail_error:
         click.echo(f"{report.mail_error} ({report.outbox} in the outbox, retried on later runs)", err=True)
     ctx.exit(run_exit_code(report))
@@ -134,10 +139,11 @@ def run_command(ctx: click.Context, log_file: Path | None) -> None:
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array, one object per target.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object: daemon, email, targets.")
+@click.option("--failing", is_flag=True, help="Only the targets whose last check failed.")
 @click.pass_context
-def status(ctx: click.Context, as_json: bool) -> None:
-    """Per target: last check, result, last change, last error, next run."""
+def status(ctx: click.Context, as_json: bool, failing: bool) -> None:
+    """Per target: last check, result, last change, last error, next run. Exit 1 when a target is failing."""
     from monitor.daemon import read_status
 
     settings = settings_of(ctx)
@@ -157,22 +163,41 @@ def status(ctx: click.Context, as_json: bool) -> None:
             "consecutive_failures": state.consecutive_failures, "failing_since": _iso(state.failing_since),
             "reported": state.reported, "next_run": next_run,
         })
+    failing_rows = [row for row in rows if row["consecutive_failures"]]
     outbox = Outbox(settings.snapshots_dir, settings.reports_dir, settings.email).size()
+    shown = failing_rows if failing else rows
     if as_json:
         click.echo(json.dumps({"daemon": {"running": daemon is not None, "pid": (daemon or {}).get("pid")},
                                "email": {"enabled": settings.email.enabled, "outbox": outbox},
-                               "targets": rows}, indent=2))
-        return
-    click.echo(f"daemon: running (pid {daemon['pid']})" if daemon else "daemon: not running")
-    if settings.email.enabled or outbox:
-        click.echo(f"email: {'enabled' if settings.email.enabled else 'disabled'}, {outbox} in the outbox")
-    for row in rows:
-        line = (f"{row['target']}: last check {row['last_checked'] or 'never'} ({row['last_status'] or '-'}), "
-                f"last change {row['last_change'] or 'none'}, next run {row['next_run'] or '-'}")
-        if row["last_error"]:
-            line += f", error: {row['last_error']} (x{row['consecutive_failures']}"
-            line += f", '{row['reported']}' reported)" if row["reported"] else ", not reported yet)"
-        click.echo(line)
+                               "failing": len(failing_rows), "targets": shown}, indent=2))
+    else:
+        never = sum(1 for row in rows if not row["last_checked"])
+        click.echo(f"{len(rows)} targets: {len(rows) - len(failing_rows) - never} ok, {len(failing_rows)} failing, "
+                   f"{never} never checked; daemon: " + (f"running (pid {daemon['pid']})" if daemon else "not running")
+                   + (f"; email: {'on' if settings.email.enabled else 'off'}, {outbox} in the outbox"
+                      if settings.email.enabled or outbox else ""))
+        for row in shown:
+            click.echo(_status_line(row))
+    ctx.exit(EXIT_CHANGED if failing_rows else EXIT_OK)  # status: 1 means a target needs attention
+
+
+def _status_line(row: dict[str, Any]) -> str:
+    line = (f"{row['target']}: last check {_utc(row['last_checked']) or 'never'} ({row['last_status'] or '-'}), "
+            f"last change {_utc(row['last_change']) or 'none'}, next run {_utc(row['next_run']) or '-'}")
+    if row["last_error"]:
+        line += f", error: {row['last_error']} (x{row['consecutive_failures']} since {_utc(row['failing_since'])}"
+        line += f", '{row['reported']}' reported)" if row["reported"] else ", not reported yet)"
+    return line
+
+
+def _utc(iso: str | None) -> str | None:
+    """An ISO time as everything else shows times: 'YYYY-MM-DD HH:MM:SS UTC'."""
+    if not iso:
+        return None
+    try:
+        return stamp(datetime.fromisoformat(iso))
+    except ValueError:
+        return iso
 
 
 def _iso(when: datetime | None) -> str | None:
@@ -212,6 +237,8 @@ def history(ctx: click.Context, name: str, as_json: bool) -> None:
         snapshots = SnapshotStore(settings.snapshots_dir).history(name)
     except MonitorError as exc:
         raise CliError(str(exc)) from exc
+    if not snapshots:  # a target no longer configured still shows the history it left
+        target_of(ctx, settings, name)
     if as_json:
         click.echo(json.dumps([{
             "id": s.id, "taken_at": s.taken_at.isoformat(), "source": s.source, "sha256": s.sha256,
@@ -235,8 +262,7 @@ def history(ctx: click.Context, name: str, as_json: bool) -> None:
 def baseline(ctx: click.Context, name: str, file: Any) -> None:
     """Import FILE (UTF-8 text) as NAME's first snapshot."""
     settings = settings_of(ctx)
-    if settings.target(name) is None:
-        raise CliError(f"unknown target {name!r}: add it to {ctx.obj['config']} first")
+    target_of(ctx, settings, name)
     try:
         text = file.read().decode("utf-8")
     except UnicodeDecodeError as exc:

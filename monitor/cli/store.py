@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
-from monitor.cli.base import CliError, settings_of
+from monitor.cli.base import CliError, settings_of, target_of
 from monitor.clock import utcnow
 from monitor.errors import MonitorError
 from monitor.verify import verify
@@ -60,9 +60,7 @@ def add_store_commands(group: click.Group) -> None:
         from monitor.store import SnapshotStore
 
         settings = settings_of(ctx)
-        target = settings.target(name)
-        if target is None:
-            raise CliError(f"unknown target {name!r}: add it to {ctx.obj['config']} first")
+        target = target_of(ctx, settings, name)
         start = since.replace(tzinfo=UTC) if since else None
         end = until.replace(tzinfo=UTC) + timedelta(days=1, seconds=-1) if until else None
         try:

@@ -7,7 +7,6 @@ import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -19,6 +18,7 @@ from monitor.config.archive import (
     check_archive_url,
     to_archive_settings,
 )
+from monitor.config.checks import MAX_CONFIG_BYTES, check_pattern, check_selector, check_url, type_message
 from monitor.config.email import EmailSchema, to_email_settings
 from monitor.config.yaml_lines import dotted, duplicate_keys, line_of
 from monitor.errors import ConfigError
@@ -101,10 +101,7 @@ class _TargetSchema(_Schema):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"{value!r} is not an http(s) URL with a host")
-        return value
+        return check_url(value)
 
     @field_validator("every", mode="before")
     @classmethod
@@ -135,24 +132,21 @@ class _TargetSchema(_Schema):
     @classmethod
     def _select(cls, value: str | None) -> str | None:
         if value is not None:
-            _check_selector(value)
+            check_selector(value)
         return value
 
     @field_validator("exclude")
     @classmethod
     def _exclude(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for selector in value:
-            _check_selector(selector)
+            check_selector(selector)
         return value
 
     @field_validator("ignore")
     @classmethod
     def _ignore(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for pattern in value:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"{pattern!r} is not a valid regular expression: {exc}") from None
+            check_pattern(pattern)
         return value
 
     @model_validator(mode="after")
@@ -197,16 +191,6 @@ class _ConfigSchema(_Schema):
         return check_archive_url(value)
 
 
-def _check_selector(selector: str) -> None:
-    import soupsieve  # only configs with select/exclude need it (a tenth of a second to import)
-
-    try:
-        soupsieve.compile(selector)
-    except soupsieve.SelectorSyntaxError as exc:
-        first = str(exc).splitlines()[0]
-        raise ValueError(f"{selector!r} is not a valid CSS selector: {first}") from None
-
-
 def load_settings(path: Path | str) -> Settings:
     """Return the Settings parsed from the YAML file at `path`.
 
@@ -214,6 +198,10 @@ def load_settings(path: Path | str) -> Settings:
     """
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path}: the config file is {size / 2**20:,.0f} MiB; at most "
+                              f"{MAX_CONFIG_BYTES / 2**20:,.0f} MiB are read")
         source = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config: {exc}") from exc
@@ -237,13 +225,12 @@ def parse_settings(source: str, path: Path | None = None, base_dir: Path | None 
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{label}: the top level must be a mapping of keys (snapshots_dir, targets, ...)")
-    problems = duplicate_keys(root, label)
+    problems = duplicate_keys(root, label) + _duplicate_names(data.get("targets"), root, label)
     try:
         schema = _ConfigSchema.model_validate(data)
     except ValidationError as exc:
         problems += [_describe(err, root, label) for err in exc.errors()]
         raise ConfigError(problems) from None
-    problems += _duplicate_names(schema, root, label)
     if problems:
         raise ConfigError(problems)
     base = base_dir or (path.parent if path else Path.cwd())
@@ -288,7 +275,7 @@ def _describe(err: Any, root: yaml.Node | None, label: str) -> str:
     key_path = dotted(loc) or "(top level)"
     line = line_of(root, loc)
     where = f"{label}:{line}" if line else label
-    message = err["msg"]
+    message = type_message(err["type"]) or err["msg"]
     if err["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
         message = "unknown key"
     elif message.startswith("Value error, "):
@@ -301,14 +288,20 @@ def _one_line(text: str) -> str:
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
-def _duplicate_names(schema: _ConfigSchema, root: yaml.Node | None, label: str) -> list[str]:
-    """Return one problem line per target whose name an earlier target already uses."""
-    problems = []
+def _duplicate_names(targets: Any, root: yaml.Node | None, label: str) -> list[str]:
+    """Return one problem line per target whose name an earlier target already uses (read from the raw
+    document, so a file with other errors still lists its duplicates)."""
+    problems: list[str] = []
+    if not isinstance(targets, list):
+        return problems
     first: dict[str, int] = {}
-    for i, target in enumerate(schema.targets):
-        if target.name in first:
+    for i, target in enumerate(targets):
+        name = target.get("name") if isinstance(target, dict) else None
+        if not isinstance(name, str):
+            continue
+        if name in first:
             line = line_of(root, ("targets", i, "name"))
-            problems.append(f"{label}:{line}: targets[{i}].name: duplicate target name {target.name!r} "
-                            f"(also targets[{first[target.name]}])")
-        first.setdefault(target.name, i)
+            problems.append(_one_line(f"{label}:{line}: targets[{i}].name: duplicate target name {name!r} "
+                                      f"(also targets[{first[name]}])"))
+        first.setdefault(name, i)
     return problems

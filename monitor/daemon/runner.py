@@ -15,7 +15,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import replace
 
 from monitor.check import CheckContext, check_target
@@ -32,9 +32,13 @@ logger = logging.getLogger(__name__)
 MIN_TARGETS_PER_PROCESS = 50  # below this a run stays in one process (forking costs more than it saves)
 
 
+OnResult = Callable[[CheckResult], None]
+
+
 def _check_all(settings: Settings, targets: list[Target], site: SiteUpdates, clock: Clock,
-               sleep: Callable[[float], None]) -> dict[str, CheckResult]:
-    """Check `targets` on a thread pool with the per-host limit; return results by target name."""
+               sleep: Callable[[float], None], on_result: OnResult | None = None) -> dict[str, CheckResult]:
+    """Check `targets` on a thread pool with the per-host limit; return results by target name. `on_result`
+    is called with each result as it is ready (one at a time)."""
     store = site.store
     local = threading.local()
     fetchers: list[Fetcher] = []
@@ -51,7 +55,10 @@ def _check_all(settings: Settings, targets: list[Target], site: SiteUpdates, clo
                 fetchers.append(fetcher)
         ctx = CheckContext(fetcher=fetcher, store=store, reports_dir=settings.reports_dir, clock=clock, site=site,
                            lock_wait=settings.daemon.lock_wait, archive=archive)
-        results[target.name] = check_target(target, ctx)
+        result = results[target.name] = check_target(target, ctx)
+        if on_result is not None:
+            with lock:
+                on_result(result)
 
     try:
         if len(targets) <= 1 or settings.daemon.workers <= 1:
@@ -102,8 +109,10 @@ def plan_processes(settings: Settings, targets: list[Target], cpus: int) -> list
 
 
 def run_checks(settings: Settings, targets: Iterable[Target], *, clock: Clock = utcnow,
-               sleep: Callable[[float], None] = time.sleep, processes: int | None = None) -> RunReport:
-    """Check each target once and return the results in the given order.
+               sleep: Callable[[float], None] = time.sleep, processes: int | None = None,
+               on_result: OnResult | None = None) -> RunReport:
+    """Check each target once and return the results in the given order; `on_result` sees each result as soon
+    as it is ready (a worker process's when that process is done).
 
     `processes` caps the worker processes (default: the cores; 1 keeps the run in this process, as does an
     injected clock or sleep). The index pages are regenerated once at the end; then, if email is enabled,
@@ -117,12 +126,15 @@ def run_checks(settings: Settings, targets: Iterable[Target], *, clock: Clock = 
     cpus = 1 if injected else (processes or int(os.environ.get("MONITOR_PROCESSES", 0)) or os.cpu_count() or 1)
     plan = plan_processes(settings, targets, cpus)
     if len(plan) == 1:
-        results = _check_all(plan[0][0], plan[0][1], site, clock, sleep)
+        results = _check_all(plan[0][0], plan[0][1], site, clock, sleep, on_result)
     else:
         results = {}
         with ProcessPoolExecutor(len(plan), mp_context=multiprocessing.get_context("fork")) as pool:
-            for done, touched in pool.map(_child, *zip(*plan, strict=True)):
+            for future in as_completed([pool.submit(_child, part, chunk) for part, chunk in plan]):
+                done, touched = future.result()
                 results.update((r.target, r) for r in done)
+                for result in done if on_result is not None else ():
+                    on_result(result)
                 if touched:
                     site.touch_index()
     site.flush(clock())

@@ -5,9 +5,8 @@ down to its profile's content regions with lxml and fingerprints the cut (the fa
 text from that cut exactly as normalize would. All pure: an `HtmlBody` or text in, a `PageContent` out.
 """
 
-from monitor.extract.normalize import PROFILES, apply_ignore, explain, extract, ignored_differences, normalize
+from monitor.extract.normalize import PROFILES, explain, extract, normalize
 from monitor.extract.places import describe, is_chrome, locate
 from monitor.extract.regions import cut_target
 
-__all__ = ["PROFILES", "apply_ignore", "cut_target", "describe", "explain", "extract", "ignored_differences",
-           "is_chrome", "locate", "normalize"]
+__all__ = ["PROFILES", "cut_target", "describe", "explain", "extract", "is_chrome", "locate", "normalize"]

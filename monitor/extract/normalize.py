@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -108,6 +107,18 @@ def explain(html: str, profile: str = "generic", select: str | None = None,
     return content, out
 
 
+def _check_selectors(select: str | None, exclude: tuple[str, ...]) -> None:
+    """Raise NormalizeError naming the first user selector that is not valid CSS."""
+    import soupsieve
+
+    for selector in ([select] if select else []) + list(exclude):
+        try:
+            soupsieve.compile(selector)
+        except soupsieve.SelectorSyntaxError as exc:
+            reason = str(exc).splitlines()[0]
+            raise NormalizeError(f"selector {selector!r} is not valid CSS: {reason}") from None
+
+
 def _css_path(node: Any) -> str:
     """A readable path to a BeautifulSoup element: its nearest six ancestors and itself, with id, classes
     and the position among same-tag siblings when it has some."""
@@ -130,6 +141,8 @@ def _read(html: str, profile: str, select: str | None, exclude: Iterable[str],
         prof = PROFILES[profile]
     except KeyError:
         raise NormalizeError(f"unknown profile {profile!r} (known: {', '.join(PROFILES)})") from None
+    exclude = tuple(exclude)
+    _check_selectors(select, exclude)
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(html, "lxml")
@@ -230,26 +243,3 @@ def _attr(value: object) -> str | None:
     if value is None:
         return None
     return " ".join(value) if isinstance(value, list) else str(value)
-
-
-def apply_ignore(text: str, patterns: Iterable[str]) -> tuple[str, list[str]]:
-    """Return `text` with every match of the `ignore` regexes removed, and the removed fragments.
-
-    Patterns are multiline (^ and $ match at line ends). Lines emptied by a removal disappear.
-    """
-    removed: list[str] = []
-    for pattern in patterns:
-        def take(match: re.Match[str]) -> str:
-            removed.append(match.group(0))
-            return ""
-        text = re.sub(pattern, take, text, flags=re.MULTILINE)
-    if removed:
-        lines = [line.rstrip(" ") for line in text.split("\n")]
-        text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
-    return text, removed
-
-
-def ignored_differences(old: list[str], new: list[str]) -> int:
-    """Return how many ignored fragments differ between two versions (changed, added or removed)."""
-    gained, lost = Counter(new) - Counter(old), Counter(old) - Counter(new)
-    return max(sum(gained.values()), sum(lost.values()))

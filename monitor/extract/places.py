@@ -11,7 +11,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 
 from monitor.extract.landmarks import CHROME
-from monitor.extract.normalize import apply_ignore
+from monitor.patterns import Budget, apply_ignore
 
 Blocks = Sequence[Sequence[object]]  # (place, length) pairs, as PageContent.blocks and Snapshot.blocks hold them
 _NAMES = {"banner": "the government banner", "title": "the headline", "notice": "the historical-collection notice",
@@ -38,7 +38,7 @@ class _Map:
         return out
 
 
-def _compared_map(text: str, blocks: Blocks | None, ignore: Sequence[str]) -> _Map | None:
+def _compared_map(text: str, blocks: Blocks | None, ignore: Sequence[str], budget: Budget | None) -> _Map | None:
     """The block map of `text` after the ignore rules, or None when the blocks do not describe `text` or the
     rules reach across blocks (then places are unknown)."""
     if not blocks:
@@ -53,11 +53,11 @@ def _compared_map(text: str, blocks: Blocks | None, ignore: Sequence[str]) -> _M
         return None
     compared, kept = [], []
     for piece, place in zip(pieces, places, strict=True):
-        filtered = apply_ignore(piece, ignore)[0] if ignore else piece
+        filtered = apply_ignore(piece, ignore, budget)[0] if ignore else piece
         if filtered:
             compared.append(filtered)
             kept.append(place)
-    if ignore and "\n\n".join(compared) != apply_ignore(text, ignore)[0]:
+    if ignore and "\n\n".join(compared) != apply_ignore(text, ignore, budget)[0]:
         return None
     starts, ends, pos = [], [], 0
     for piece in compared:
@@ -68,16 +68,18 @@ def _compared_map(text: str, blocks: Blocks | None, ignore: Sequence[str]) -> _M
 
 
 def locate(ops: Iterable[tuple[int, str]], old_text: str, old_blocks: Blocks | None, new_text: str,
-           new_blocks: Blocks | None, ignore: Sequence[str] = ()) -> tuple[str, ...] | None:
+           new_blocks: Blocks | None, ignore: Sequence[str] = (), budget: Budget | None = None
+           ) -> tuple[str, ...] | None:
     """Return the places the diff `ops` (of the two texts after the ignore rules) touches, in page order, each
     once; None when they cannot be told (no block map for the new text, or rules reaching across blocks).
 
     A deletion is placed by the old text's blocks when they are known, else where it was in the new text.
+    The ignore rules run within `budget`; raises PatternError past it.
     """
-    new_map = _compared_map(new_text, new_blocks, ignore)
+    new_map = _compared_map(new_text, new_blocks, ignore, budget)
     if new_map is None:
         return None
-    old_map = _compared_map(old_text, old_blocks, ignore)
+    old_map = _compared_map(old_text, old_blocks, ignore, budget)
     found: dict[str, None] = {}
     old_pos = new_pos = 0
     for op, fragment in ops:

@@ -51,6 +51,19 @@ def _valid_utf8(body: bytes) -> bool:
     return True
 
 
+_INVALID_RUN = re.compile("\ufffd+")
+
+
+def _mostly_utf8(body: bytes) -> bool:
+    """True when `body` has real multi-byte UTF-8 characters at least as often as runs of invalid bytes: UTF-8
+    text with a few damaged bytes (a browser shows it with replacement characters), not windows-1252 text,
+    which almost never forms a valid multi-byte sequence."""
+    text = body.decode("utf-8", errors="replace")
+    runs = len(_INVALID_RUN.findall(text))
+    valid = sum(1 for ch in text if ch > "\x7f" and ch != "\ufffd")
+    return valid > 0 and valid >= runs
+
+
 def _checked(declared: str | None, body: bytes) -> str | None:
     """Return the encoding to use for a declared one, or None when the bytes prove the declaration wrong.
 
@@ -59,6 +72,9 @@ def _checked(declared: str | None, body: bytes) -> str | None:
     windows-1252 text).
     """
     if declared == "utf-8" and not _valid_utf8(body):
+        if _mostly_utf8(body):
+            logger.info("declared UTF-8 with a few invalid bytes: decoding as UTF-8, those bytes replaced")
+            return "utf-8"
         # Nearly always windows-1252 text behind a default UTF-8 label; statistics on a short page guess worse.
         try:
             body.decode("cp1252")
@@ -80,11 +96,11 @@ def _detect(body: bytes, content_type: str | None) -> tuple[str, bool]:
             return name, False
     declared = _checked(_known(charset_from_content_type(content_type)), body)
     if declared:
-        return declared, declared == "utf-8"  # _checked decoded the whole body as UTF-8 to keep that label
+        return declared, declared == "utf-8" and _valid_utf8(body)
     meta = _META_CHARSET.search(body[:4096])
     declared = _checked(_known(meta.group(1).decode("ascii", "replace")), body) if meta else None
     if declared:
-        return declared, declared == "utf-8"
+        return declared, declared == "utf-8" and _valid_utf8(body)
     if _valid_utf8(body):
         return "utf-8", True
     best = charset_normalizer.from_bytes(body[:65536]).best()
@@ -101,8 +117,11 @@ def detect_encoding(body: bytes, content_type: str | None = None) -> str:
 
 
 def read_html(body: bytes, content_type: str | None = None) -> HtmlBody:
-    """Return `body` with the encoding detect_encoding() picks."""
+    """Return `body` with the encoding detect_encoding() picks; NUL bytes (which no page shows) dropped unless
+    the page is UTF-16."""
     encoding, valid_utf8 = _detect(body, content_type)
+    if b"\x00" in body and not encoding.startswith("utf-16"):
+        body = body.replace(b"\x00", b"")
     return HtmlBody(body, encoding, valid_utf8)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -198,6 +199,19 @@ def _with_suffix(exc: FetchError, suffix: str) -> tuple[object, ...]:
     return (message, exc.status) if isinstance(exc, HTTPStatusError) else (message,)
 
 
+_TAG = re.compile(rb"<[A-Za-z!/?]")
+_TEXT_CONTROLS = frozenset(b"\t\n\x0c\r")
+
+
+def _binary(head: bytes) -> bool:
+    """True for the start of a body that is no page: NUL bytes with no markup, or many control bytes. A few
+    stray NULs in HTML (a browser shows the page; decoding drops them) are not binary."""
+    if b"\x00" not in head or head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False
+    controls = sum(1 for b in head if (b < 32 and b not in _TEXT_CONTROLS) or b == 127)
+    return controls > len(head) // 10 or not _TAG.search(head)
+
+
 def _check_content(body: bytes, content_type: str | None, status: int) -> None:
     """Raise BadContentError unless `body` is non-empty HTML (or a CDN block page: BlockedError)."""
     reason = blocked_reason(body)
@@ -209,7 +223,7 @@ def _check_content(body: bytes, content_type: str | None, status: int) -> None:
     if mime and mime not in HTML_TYPES:
         raise BadContentError(f"not HTML (Content-Type {mime})")
     head = body[:1024]
-    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if _binary(head):
         raise BadContentError("binary content, not HTML")
     if not mime and b"<" not in head:
         raise BadContentError("no Content-Type and the body does not look like HTML")

@@ -67,8 +67,12 @@ def summary(doc: dict[str, Any]) -> str:
     meta = doc.get("meta") or {}
     parts += [label for key, label in (("title", "title"), ("date", "date"), ("final_url", "final URL"),
                                        ("status", "status")) if meta.get(key)]
-    if meta.get("links_added") or meta.get("links_removed"):
-        parts.append("links")
+    added, removed = meta.get("links_added") or (), meta.get("links_removed") or ()
+    if added or removed:
+        parts.append(f"links +{len(added)}/−{len(removed)}")
+    if kind in ("error", "removed") and doc.get("error"):
+        error = str(doc["error"])
+        parts.insert(0, error if len(error) <= 80 else error[:79] + "…")
     heading = "Site chrome" if doc.get("chrome") else HEADINGS.get(kind, kind)
     return f"{heading}: {', '.join(parts)}" if parts else heading
 

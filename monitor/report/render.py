@@ -16,6 +16,7 @@ from monitor.models import ChangeReport, MetaChange, Snapshot
 from monitor.report.views import chunks, hunks, rows
 
 HEADINGS = {"changed": "Changed", "error": "Failing", "removed": "Page removed", "recovered": "Recovered"}
+LONG_PAGE_LINES = 60  # a report of a longer page opens on the changes-only view
 MAX_SIDE_ROWS = 20_000  # beyond this the side-by-side view is left out (the other two views stay whole)
 # Characters XML 1.0 forbids even as references: a scraped page may contain them; they never reach the feed.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -118,6 +119,8 @@ def document_context(doc: dict[str, Any], views: tuple[str, ...] = ALL_VIEWS) ->
         ops = document_ops(doc)
         kind = str(doc.get("kind", "changed"))
         side = rows(ops) if ops and "rows" in views else []
+        inline = chunks(ops) if "chunks" in views else None
+        text_lines = sum(text.count("\n") for op, text in ops if op >= 0) + 1
         old, new = doc.get("old"), doc.get("new")
         return {
             "id": doc["id"], "kind": kind, "target": doc["target"],
@@ -133,7 +136,9 @@ def document_context(doc: dict[str, Any], views: tuple[str, ...] = ALL_VIEWS) ->
             "meta": doc.get("meta"), "ignored": int(doc.get("ignored") or 0), "error": doc.get("error"),
             "failures": int(doc.get("failures") or 0),
             "failing_since": stamp(datetime.fromisoformat(doc["failing_since"])) if doc.get("failing_since") else "",
-            "ops": ops, "chunks": chunks(ops) if "chunks" in views else None,
+            "ops": ops, "chunks": inline,
+            "changed_chunks": sum(1 for c in inline if c.changed) if inline is not None else 0,
+            "opens_changes": text_lines > LONG_PAGE_LINES,
             "rows": side if "rows" in views and len(side) <= MAX_SIDE_ROWS else None,
             "hunks": hunks(ops) if "hunks" in views else None,
         }

@@ -92,19 +92,17 @@ def chunks(ops: Ops) -> list[Chunk]:
 
 
 def rows(ops: Ops) -> list[Row]:
-    """Return the side-by-side rows: lines a chunk adds or removes on their own rows, shared lines paired."""
+    """Return the side-by-side rows: lines a chunk adds or removes on their own rows, shared lines paired.
+    Lines are numbered as the view shows them: blank lines (the gaps between paragraphs) get no number."""
     out: list[Row] = []
     old_no = new_no = 0
     for chunk in chunks(ops):
         pairs = list(zip_longest(chunk.old_lines[:-1], chunk.new_lines[:-1]))
         pairs.append((chunk.old_lines[-1], chunk.new_lines[-1]))
         for old, new in pairs:
-            if old is not None:
-                old_no += 1
-            if new is not None:
-                new_no += 1
-            out.append(Row(old_no if old is not None else None, old,
-                           new_no if new is not None else None, new))
+            old_no += bool(old)
+            new_no += bool(new)
+            out.append(Row(old_no if old else None, old, new_no if new else None, new))
     return out
 
 

@@ -47,6 +47,12 @@ def _host_name(header: str) -> str:
     return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
 
 
+# A plain-text answer (no page text in it, so nothing to escape) that says how to get in.
+WRONG_HOST = ("403 Forbidden: this review app answers only on a loopback address (open http://127.0.0.1:<port>/ "
+              "or http://localhost:<port>/ on the machine it runs on). To reach it from elsewhere, start it with "
+              "--host <address> and --token <secret> (or $MONITOR_TOKEN).\n")
+
+
 def install(app: Flask, token: str | None) -> None:
     """Add the token gate (or, without a token, the loopback Host check) and the response headers to `app`."""
 
@@ -55,7 +61,7 @@ def install(app: Flask, token: str | None) -> None:
         if token is None:
             if not is_loopback(_host_name(request.headers.get("Host", ""))):
                 logger.warning("refused a request for Host %r (not loopback)", request.headers.get("Host"))
-                abort(403)
+                return Response(WRONG_HOST, status=403, mimetype="text/plain")
             return None
         offered = request.args.get("token")
         if offered is not None:

@@ -9,8 +9,9 @@ import yaml
 
 from monitor.demo import baseline_text, page_html
 from monitor.errors import NormalizeError
-from monitor.extract import apply_ignore, ignored_differences, normalize
+from monitor.extract import normalize
 from monitor.fetch import decode_html
+from monitor.patterns import apply_ignore, ignored_differences
 from tests.conftest import MATTIS, NATO, SEEDS
 
 CASES = yaml.safe_load((Path(__file__).parent / "data" / "normalize_cases.yaml").read_text(encoding="utf-8"))

@@ -176,3 +176,33 @@ def test_every_screen_passes_the_axe_accessibility_checks(page: Page, review_ser
         result = axe.run(page)
         found[url] = [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in result.response["violations"]]
     assert not any(found.values()), {url: v for url, v in found.items() if v}
+
+
+def test_report_anchors_jump_between_changes_and_long_pages_open_on_changes_only(page: Page, tmp_path: Path) -> None:
+    from monitor.report.render import render_html
+    from tests.report.test_report import T0, make_report
+
+    lines = [f"Paragraph {i} says something." for i in range(1, 90)]
+    edited = [*lines]
+    edited[9], edited[70] = "Paragraph 10 says something new.", "Paragraph 71 changed."
+    long_report = tmp_path / "long.html"
+    long_report.write_text(render_html(make_report(old="\n\n".join(lines), new="\n\n".join(edited)), T0),
+                           encoding="utf-8")
+    page.goto(long_report.as_uri())
+    assert page.locator("#changes").is_visible() and not page.locator("#inline").is_visible(), \
+        "a page longer than a screen opens on the changes-only view"
+    page.get_by_role("link", name="Jump to the first change").click()
+    assert page.url.endswith("#h1") and page.locator("#h1").is_visible()
+    page.locator("#h1").get_by_role("link", name="next").click()
+    assert page.url.endswith("#h2") and page.locator("#h2").is_visible()
+    page.get_by_role("link", name="Inline", exact=True).click()
+    assert page.locator("#inline").is_visible() and not page.locator("#changes").is_visible()
+    page.goto(long_report.as_uri() + "#c2")  # a change's anchor shows the view that holds it
+    assert page.locator("#inline").is_visible() and page.locator("#c2").is_visible()
+    assert "Paragraph 71" in page.locator("#c2").inner_text()
+    page.locator("#c2").locator("xpath=preceding-sibling::a[1]").click()
+    assert page.url.endswith("#c1"), "the last change's arrow goes back to the first"
+    short = tmp_path / "short.html"
+    short.write_text(render_html(make_report(), T0), encoding="utf-8")
+    page.goto(short.as_uri())
+    assert page.locator("#inline").is_visible() and not page.locator("#changes").is_visible()
