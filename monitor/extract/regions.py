@@ -134,31 +134,29 @@ def cut(html: str | bytes, profile: str, salt: str = "") -> Cut | None:
         logger.debug("unusual whitespace in a class attribute; normalizing the page whole")
         return None
     found = None
-    required = not prof.required or bool(_matches(doc, prof.required))
     if prof.find is not None:
         found = prof.find(LxmlView(NEEDLES), doc)
         regions_css, regions = "", [node for _, node in found.regions]
-        try:  # what the profile drops inside the regions, as normalize does after finding them
-            for region in regions:
-                for node in _matches(region, prof.drop):
-                    if node is not region:
-                        _remove(node)
-        except ValueError:  # lxml refuses to re-set text holding control characters that its parser kept
-            logger.debug("control characters beside a dropped part; normalizing the page whole")
-            return None
+        # The finder finds a title or a body exactly when the page has one of `required`; the title is the
+        # first h1.maintitle (a region) or else the first <title>: keeping those is keeping what prof.title reads.
+        required = bool(regions)
+        first_title = next(doc.iter("title"), None)
+        keep: set[lxml.etree._Element] = {*regions, *([first_title] if first_title is not None else [])}
+        if found.date is not None:
+            keep.add(found.date)
     else:
         regions_css, regions = _regions(doc, prof)
+        required_nodes = _matches(doc, prof.required)
+        required = not prof.required or bool(required_nodes)
+        keep = {*regions, *required_nodes, *_matches(doc, prof.title)}
     if not regions and (found is None or required):  # a finder's page that is no article: content() says so
         return None
-    keep: set[lxml.etree._Element] = set(regions)
-    if found is not None and found.date is not None:
-        keep.add(found.date)
-    for css in (prof.title, prof.required):
-        keep.update(_matches(doc, css))
     path: set[lxml.etree._Element] = set()
     for node in keep:
         path.update(node.iterancestors())
     _prune(doc, keep, path)
+    if found is not None and not _drop_inside(doc, set(regions), prof.drop):
+        return None
     for node in doc.iter():
         if isinstance(node.tag, str):
             for name in [a for a in node.attrib if a not in KEPT_ATTRIBUTES]:
@@ -175,6 +173,19 @@ def cut(html: str | bytes, profile: str, salt: str = "") -> Cut | None:
     small = lxml.etree.tostring(doc, method="xml", encoding="unicode")
     digest = hashlib.sha256(f"{profile}\n{salt}\n{small}".encode()).hexdigest()
     return Cut(small, digest, profile, regions_css, doc, found, required)
+
+
+def _drop_inside(doc: lxml.etree._Element, regions: set[lxml.etree._Element], drop: str) -> bool:
+    """Remove what the profile drops inside the regions (as normalize does after finding them), on the pruned
+    tree where that is one small selector run. False when lxml refuses (control characters it kept)."""
+    try:
+        for node in _matches(doc, drop):
+            if node not in regions and any(a in regions for a in node.iterancestors()):
+                _remove(node)
+    except ValueError:
+        logger.debug("control characters beside a dropped part; normalizing the page whole")
+        return False
+    return True
 
 
 def _remove(node: lxml.etree._Element) -> None:
