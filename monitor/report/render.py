@@ -13,7 +13,7 @@ import jinja2
 from monitor.errors import ReportError
 from monitor.extract import describe
 from monitor.models import ChangeReport, MetaChange, Snapshot
-from monitor.report.views import chunks, hunks, rows
+from monitor.report.views import chunks, hunks, rows, windowed
 
 HEADINGS = {"changed": "Changed", "error": "Failing", "removed": "Page removed", "recovered": "Recovered"}
 LONG_PAGE_LINES = 60  # a report of a longer page opens on the changes-only view
@@ -119,7 +119,7 @@ def document_context(doc: dict[str, Any], views: tuple[str, ...] = ALL_VIEWS) ->
         ops = document_ops(doc)
         kind = str(doc.get("kind", "changed"))
         side = rows(ops) if ops and "rows" in views else []
-        inline = chunks(ops) if "chunks" in views else None
+        inline = [windowed(c) for c in chunks(ops)] if "chunks" in views else None
         text_lines = sum(text.count("\n") for op, text in ops if op >= 0) + 1
         old, new = doc.get("old"), doc.get("new")
         return {

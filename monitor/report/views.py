@@ -5,11 +5,19 @@ All views come from the same operations, so the HTML report, its text form and t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from itertools import zip_longest
 
 Ops = tuple[tuple[int, str], ...]
 CONTEXT_LINES = 3
+# Inside a changed line longer than LONG_LINE characters, unchanged text is shown as a window of about WINDOW
+# characters on each side of a change; the rest is an ELIDED segment (its text is there, only its length is
+# shown, with the full line one click away in the side-by-side view).
+LONG_LINE = 2000
+WINDOW = 240
+ELIDED = 2
+_WORD_START = re.compile(r"\s\S")
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,44 @@ class Hunk:
     chunks: tuple[Chunk, ...]
     old_start: int   # 1-based line number of the hunk's first line in the old text
     new_start: int
+
+
+def windowed(chunk: Chunk) -> Chunk:
+    """Return `chunk` for display: a changed line longer than LONG_LINE keeps WINDOW characters of unchanged
+    text beside each change (cut at a word boundary); the rest of each unchanged run becomes (ELIDED, text)."""
+    if not chunk.changed or sum(len(t) for _, t in chunk.ops) <= LONG_LINE:
+        return chunk
+    out: list[tuple[int, str]] = []
+    last = len(chunk.ops) - 1
+    for i, (op, text) in enumerate(chunk.ops):
+        if op != 0 or len(text) <= 2 * WINDOW + 40:
+            out.append((op, text))
+            continue
+        keep_head = i > 0 and any(o for o, _ in chunk.ops[:i])       # a change before: keep its right side
+        keep_tail = i < last and any(o for o, _ in chunk.ops[i + 1:])  # a change after: keep its left side
+        head = _cut_after(text, WINDOW) if keep_head else 0
+        tail = _cut_before(text, WINDOW) if keep_tail else len(text)
+        if text.endswith("\n") and not keep_tail:
+            tail = len(text) - 1
+        if head >= tail:
+            out.append((op, text))
+            continue
+        out += [(0, text[:head])] if head else []
+        out.append((ELIDED, text[head:tail]))
+        out += [(0, text[tail:])] if tail < len(text) else []
+    return replace(chunk, ops=tuple(out))
+
+
+def _cut_after(text: str, size: int) -> int:
+    """An index near `size` at a word start (the window on the left ends there)."""
+    match = _WORD_START.search(text, size)
+    return match.start() + 1 if match and match.start() < size + 60 else size
+
+
+def _cut_before(text: str, size: int) -> int:
+    """An index near len(text) - size at a word start (the window on the right starts there)."""
+    match = _WORD_START.search(text, max(0, len(text) - size - 60))
+    return match.start() + 1 if match and match.start() < len(text) - size + 60 else len(text) - size
 
 
 def chunks(ops: Ops) -> list[Chunk]:
@@ -135,7 +181,7 @@ def hunks(ops: Ops, context: int = CONTEXT_LINES) -> list[Hunk]:
         new_no += len(chunk.new_lines)
     if current:
         out.append(Hunk(tuple(_trim(current)), *start))
-    return out
+    return [replace(h, chunks=tuple(windowed(c) for c in h.chunks)) for h in out]
 
 
 def _trim(hunk: list[Chunk]) -> list[Chunk]:
@@ -155,13 +201,13 @@ def hunks_within(all_hunks: list[Hunk], budget: int) -> tuple[tuple[Hunk, ...], 
     kept: list[Hunk] = []
     used = 0
     for hunk in all_hunks:
-        size = sum(len(t) for c in hunk.chunks for _, t in c.ops)
+        size = sum(_shown(c) for c in hunk.chunks)
         if used + size > budget and kept:
             break
         if used + size > budget:
             chunks = []
             for chunk in hunk.chunks:
-                size = sum(len(t) for _, t in chunk.ops)
+                size = _shown(chunk)
                 if used + size > budget:
                     chunks.append(_clip(chunk, budget - used))
                     break
@@ -172,6 +218,11 @@ def hunks_within(all_hunks: list[Hunk], budget: int) -> tuple[tuple[Hunk, ...], 
         kept.append(hunk)
         used += size
     return tuple(kept), len(kept) < len(all_hunks)
+
+
+def _shown(chunk: Chunk) -> int:
+    """The characters a chunk shows (an elided run shows only its length)."""
+    return sum(len(t) if op != ELIDED else 30 for op, t in chunk.ops)
 
 
 def _clip(chunk: Chunk, limit: int) -> Chunk:

@@ -49,3 +49,23 @@ def test_blank_lines_do_not_count_as_context() -> None:
     (hunk,) = hunks(ops(old, new))
     shown = "".join(t for c in hunk.chunks for op, t in c.ops if op != 1).split()
     assert shown == ["p2", "p3", "p4", "p5", "p6", "p7", "p8"]
+
+
+def test_a_change_inside_a_very_long_line_is_shown_as_windows_of_words() -> None:
+    from monitor.report.render import render_html, render_text
+    from tests.report.test_report import T0, make_report
+
+    words = [f"word{i}" for i in range(160_000)]  # one line of about 1.1 MB
+    old = " ".join(words)
+    edited = [*words]
+    edited[50_000], edited[120_000] = "EDITED", "CHANGED"
+    report = make_report(old=old, new=" ".join(edited))
+    text = render_text(report, T0)
+    assert len(text) < 5_000 and "[-word50000-]{+EDITED+}" in text and "{+CHANGED+}" in text
+    assert "characters …]" in text and "word49999" in text, "a window of words on each side of a change"
+    html = render_html(report, T0)
+    assert len(html) < 2.5 * len(old), "only the side-by-side view carries the whole line, once per side"
+    inline = html[html.index('<div id="inline"'):]
+    assert len(inline) < 10_000 and inline.count('class="elided" href="#side"') == 3
+    changes = html[html.index('<div id="changes"'):html.index('<div id="side"')]
+    assert len(changes) < 10_000 and "EDITED" in changes
