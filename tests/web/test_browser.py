@@ -202,6 +202,10 @@ def test_report_anchors_jump_between_changes_and_long_pages_open_on_changes_only
     assert "Paragraph 71" in page.locator("#c2").inner_text()
     page.locator("#c2").locator("xpath=preceding-sibling::a[1]").click()
     assert page.url.endswith("#c1"), "the last change's arrow goes back to the first"
+    page.get_by_role("link", name="Side by side").click()
+    assert page.evaluate("document.getElementById('side').getBoundingClientRect().top") < 5, "no gap above it"
+    numbers = page.locator("#side tbody tr td.no").all_inner_texts()[::2][:5]
+    assert numbers == ["1", "2", "3", "4", "5"], "lines numbered as shown: blank lines are not counted"
     short = tmp_path / "short.html"
     short.write_text(render_html(make_report(), T0), encoding="utf-8")
     page.goto(short.as_uri())
