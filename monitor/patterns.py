@@ -1,4 +1,4 @@
-"""The user's regular expressions (`ignore`), compiled once and always run against a time budget.
+"""The user's patterns: `ignore` regexes, compiled once and always run against a time budget; CSS selectors checked.
 
 A pattern such as `(a+)+$` on the wrong text backtracks for hours; Python's `re` cannot be stopped. The
 `regex` module can (its `timeout`), with the same syntax (VERSION0), so every match a check runs for a user
@@ -53,6 +53,19 @@ def compile_pattern(pattern: str) -> regex.Pattern[str]:
         return regex.compile(pattern, regex.MULTILINE | regex.VERSION0)
     except (regex.error, OverflowError, RecursionError) as exc:
         raise ValueError(f"{pattern!r} is not a valid regular expression: {exc}") from None
+
+
+def selector_problem(selector: str) -> str | None:
+    """Why a user's CSS selector cannot be run (too long, or invalid), in one line; None when it can."""
+    if len(selector) > MAX_PATTERN:
+        return f"selector is {len(selector):,} characters long; at most {MAX_PATTERN:,}"
+    import soupsieve  # only configs and pages with select/exclude need it (a tenth of a second to import)
+
+    try:
+        soupsieve.compile(selector)
+    except soupsieve.SelectorSyntaxError as exc:
+        return f"{selector!r} is not a valid CSS selector: {str(exc).splitlines()[0]}"
+    return None
 
 
 def apply_ignore(text: str, patterns: Iterable[str], budget: Budget | None = None) -> tuple[str, list[str]]:

@@ -81,7 +81,7 @@ def test_a_huge_pattern_or_config_is_refused_at_once(tmp_path: Path) -> None:
 def test_normalize_with_a_broken_selector_is_one_line() -> None:
     result = CliRunner().invoke(cli, ["normalize", "-", "--select", "p[["], input=b"<p>x</p>")
     assert result.exit_code == 2
-    assert result.stderr == ("Error: <stdin>: selector 'p[[' is not valid CSS: Malformed attribute selector at "
+    assert result.stderr == ("Error: <stdin>: 'p[[' is not a valid CSS selector: Malformed attribute selector at "
                              "position 1\n")
 
 

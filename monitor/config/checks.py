@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from monitor.patterns import MAX_PATTERN, compile_pattern
+from monitor.patterns import compile_pattern, selector_problem
 
 MAX_CONFIG_BYTES = 16 * 1024 * 1024  # a config of 10,000 targets is about 2 MB
 # pydantic's words for a wrong type, and what a user wrote instead
@@ -32,15 +32,9 @@ def check_url(value: str) -> str:
 
 def check_selector(selector: str) -> None:
     """Raise ValueError unless `selector` is a CSS selector the normalizer can run (and not too long)."""
-    if len(selector) > MAX_PATTERN:
-        raise ValueError(f"selector is {len(selector):,} characters long; at most {MAX_PATTERN:,}")
-    import soupsieve  # only configs with select/exclude need it (a tenth of a second to import)
-
-    try:
-        soupsieve.compile(selector)
-    except soupsieve.SelectorSyntaxError as exc:
-        first = str(exc).splitlines()[0]
-        raise ValueError(f"{selector!r} is not a valid CSS selector: {first}") from None
+    problem = selector_problem(selector)
+    if problem:
+        raise ValueError(problem)
 
 
 def check_pattern(pattern: str) -> None:

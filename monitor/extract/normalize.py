@@ -13,6 +13,7 @@ from monitor.extract.landmarks import Found, find_article
 from monitor.extract.trees import SoupView
 from monitor.extract.walk import Blocks, clean_title, walk_text
 from monitor.models import PageContent
+from monitor.patterns import selector_problem
 
 if TYPE_CHECKING:
     from bs4 import BeautifulSoup, Tag
@@ -108,15 +109,11 @@ def explain(html: str, profile: str = "generic", select: str | None = None,
 
 
 def _check_selectors(select: str | None, exclude: tuple[str, ...]) -> None:
-    """Raise NormalizeError naming the first user selector that is not valid CSS."""
-    import soupsieve
-
+    """Raise NormalizeError naming the first user selector that cannot be run."""
     for selector in ([select] if select else []) + list(exclude):
-        try:
-            soupsieve.compile(selector)
-        except soupsieve.SelectorSyntaxError as exc:
-            reason = str(exc).splitlines()[0]
-            raise NormalizeError(f"selector {selector!r} is not valid CSS: {reason}") from None
+        problem = selector_problem(selector)
+        if problem:
+            raise NormalizeError(problem)
 
 
 def _css_path(node: Any) -> str:

@@ -119,24 +119,23 @@ A <strong>lock</strong> ({lock}) {LOCK_TAIL}</p></div></div></div></div>"""
 </div></header>{guidance}</div></section>""", f"( {title} )"
 
 
-def banner_uswds2(a: Article) -> tuple[str, list[str]]:
-    """USWDS 2.x: the guidance as one paragraph with a line break; the lock's <svg> titled 'Lock'."""
+def _banner_uswds_2_3(quote: str) -> tuple[str, list[str]]:
     header = ('<p class="usa-banner__header-text">An official website of the United States government</p>'
-              '<p class="usa-banner__header-action" aria-hidden="true">Here\'s how you know</p>')
-    html, lock = _uswds(header, "Lock", "'")
-    return html, ["An official website of the United States government\nHere's how you know",
+              f'<p class="usa-banner__header-action" aria-hidden="true">Here{quote}s how you know</p>')
+    html, lock = _uswds(header, "Lock", quote)
+    return html, [f"An official website of the United States government\nHere{quote}s how you know",
                   "Official websites use .gov\nA " + DOT_GOV,
                   f"Secure .gov websites use HTTPS\nA lock {lock} {LOCK_TAIL}"]
+
+
+def banner_uswds2(a: Article) -> tuple[str, list[str]]:
+    """USWDS 2.x: the guidance as one paragraph with a line break; the lock's <svg> titled 'Lock'."""
+    return _banner_uswds_2_3("'")
 
 
 def banner_uswds3(a: Article) -> tuple[str, list[str]]:
-    """USWDS 3.x: as 2.x with a curly apostrophe and the flag in its own column."""
-    header = ('<p class="usa-banner__header-text">An official website of the United States government</p>'
-              '<p class="usa-banner__header-action" aria-hidden="true">Here’s how you know</p>')
-    html, lock = _uswds(header, "Lock", "’")
-    return html, ["An official website of the United States government\nHere’s how you know",
-                  "Official websites use .gov\nA " + DOT_GOV,
-                  f"Secure .gov websites use HTTPS\nA lock {lock} {LOCK_TAIL}"]
+    """USWDS 3.x: as 2.x with a curly apostrophe."""
+    return _banner_uswds_2_3("’")
 
 
 def banner_uswds1(a: Article) -> tuple[str, list[str]]:
