@@ -7,13 +7,13 @@ CONFIG ?= config.yaml
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: test check run demo serve soak bench lint clean
+.PHONY: test check run demo serve soak bench lint clean browser-if-needed
 
 # Runtime install (make check/run/demo) and test install (make test) are stamped separately.
 $(VENV)/.runtime: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[browser]'
 	touch $@
 
 $(VENV)/.test: pyproject.toml
@@ -44,10 +44,14 @@ bench: $(VENV)/.test
 lint: $(VENV)/.test
 	$(BIN)/ruff check monitor tests
 
-check: $(VENV)/.runtime
+# A config with targets fetched through the browser (fetch: {via: browser|auto}) needs Debian's chromium.
+browser-if-needed:
+	@if grep -Eq '^[^#]*via: *(browser|auto)' $(CONFIG) && [ ! -x $(CHROMIUM) ]; then $(MAKE) --no-print-directory $(CHROMIUM); fi
+
+check: $(VENV)/.runtime browser-if-needed
 	$(BIN)/monitor --config $(CONFIG) check
 
-run: $(VENV)/.runtime
+run: $(VENV)/.runtime browser-if-needed
 	$(BIN)/monitor --config $(CONFIG) -v run
 
 serve: $(VENV)/.runtime

@@ -117,6 +117,9 @@ def _check(target: Target, ctx: CheckContext, state: TargetState) -> _Outcome:
     previous = ctx.store.latest(target.name)
     try:
         fetched = ctx.fetcher.fetch(target, state.validators if previous else None)
+        if fetched.not_modified and previous is not None and fetched.final_url != (previous.final_url or target.url):
+            # A 304 from where a redirect now leads (the site moved, the same validators): read it whole
+            fetched = ctx.fetcher.fetch(target, None)
     except (BlockedError, TransientFetchError) as exc:
         if not target.archive_fallback or ctx.archive is None:
             raise
@@ -196,7 +199,7 @@ def _save(store: SnapshotStore, target: Target, content: PageContent, fetched: F
                       content_type=fetched.content_type, etag=fetched.etag,
                       last_modified=fetched.last_modified, title=content.title, links=content.links,
                       repeat_of=repeat_of, origin=fetched.origin, blocks=content.blocks or None,
-                      date=content.date)
+                      date=content.date, via=fetched.via)
 
 
 def _succeeded(target: Target, ctx: CheckContext, checked_at: datetime, state: TargetState,
@@ -233,7 +236,7 @@ def _succeeded(target: Target, ctx: CheckContext, checked_at: datetime, state: T
                          final_url=fetched.final_url,
                          snapshot=outcome.current.id if outcome.current else None,
                          report=report_path, change=outcome.change, meta=outcome.meta,
-                         event="recovered" if recovered else None, note=outcome.note)
+                         event="recovered" if recovered else None, note=outcome.note, via=fetched.via)
     return result, new_state
 
 

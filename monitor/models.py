@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 CheckStatus = Literal["new", "unchanged", "changed", "error"]
+Via = Literal["http", "browser", "archive"]
 SnapshotSource = Literal["live", "baseline", "archive"]
 # What a report describes: a content/metadata change, or an event in the target's error state.
 ReportKind = Literal["changed", "error", "removed", "recovered"]
@@ -46,6 +47,7 @@ class Target:
     archive_fallback: bool = False  # blocked or unreachable: use the web archive's newest capture
     keep_raw: int | None = 2  # raw bodies kept for the newest N snapshots (None: all)
     chrome: Literal["chrome", "content"] = "chrome"  # a change confined to site chrome: no alarm, or content
+    via: Literal["http", "browser", "auto"] = "http"  # auto: HTTP, then the browser when a wall answers
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ class FetchSettings:
     max_retry_after: float = 120.0
     max_body_bytes: int = 10 * 1024 * 1024
     max_redirects: int = 10
+    browser: str = "/usr/bin/chromium"  # the chromium the browser fetcher drives
+    browser_memory: float = 86400.0  # seconds a host stays browser-only after a wall answered plain HTTP
 
 
 @dataclass(frozen=True)
@@ -160,6 +164,7 @@ class Fetched:
     attempts: int = 1
     source: SnapshotSource = "live"  # "archive": the web archive's capture, fetched because the site failed
     origin: str | None = None        # the capture's identity, for an archived page
+    via: Via = "http"                # how it was fetched: plain HTTP, a real browser, or the web archive
 
     @property
     def validators(self) -> Validators:
@@ -201,6 +206,7 @@ class Snapshot:
     repeat_of: str | None = None  # set when the text returned to an earlier version (compare_versions)
     blocks: tuple[tuple[str, int], ...] | None = None  # each text block's place and length (None: not recorded)
     date: str | None = None  # the article's date line (None: none, or not recorded)
+    via: Via | None = None  # how the page was fetched (None: not recorded)
 
 
 @dataclass(frozen=True)
@@ -299,6 +305,7 @@ class CheckResult:
     event: ReportKind | None = None  # set when this check reported an event (error/removed/recovered)
     meta: MetaChange | None = None
     note: str | None = None
+    via: Via | None = None  # how the page was fetched, for a successful check
 
     @property
     def alarming(self) -> bool:

@@ -121,3 +121,25 @@ def test_a_target_can_treat_chrome_as_content(
     result = run(write_config(targets))
     assert result.exit_code == 1
     assert all(i["alarm"] and i["places"] == ["banner"] and not i["note"] for i in json.loads(result.stdout))
+
+
+def test_a_move_to_another_host_is_reported_once_with_the_url_to_configure(tmp_path: Path) -> None:
+    html, _ = page(Variant())
+    with PageServer({"/a": Page(html.encode("utf-8"))}) as old, PageServer({"/a": Page(html.encode())}) as new:
+        moved_to = f"http://localhost:{new.url('/a').rsplit(':', 1)[1]}"  # another host name, on loopback
+        config = tmp_path / "config.yaml"
+        config.write_text(json.dumps({"snapshots_dir": "s", "reports_dir": "r", "fetch": {"retries": 0},
+                                      "targets": [{"name": "moving", "url": old.url("/a"), "profile": "defense.gov",
+                                                   "timeout": 5}]}), encoding="utf-8")
+        assert run(config).exit_code == 0
+        old.set("/a", Page(b"", status=301, headers={"Location": moved_to}))
+        result = run(config)
+        item = json.loads(result.stdout)[0]
+        assert result.exit_code == 1 and item["final_url"] == moved_to, item
+        line = CliRunner().invoke(cli, ["--config", str(config), "check"]).stdout
+        assert "unchanged" in line, "the move is reported once"
+        old.set("/a", Page(html.encode("utf-8")))
+        run(config)
+        old.set("/a", Page(b"", status=301, headers={"Location": moved_to}))
+        line = CliRunner().invoke(cli, ["--config", str(config), "check"]).stdout
+        assert f"the page moved to localhost: set the target's url to {moved_to}" in line

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from monitor.extract import describe
 from monitor.models import CheckResult
@@ -23,6 +24,11 @@ def result_line(result: CheckResult) -> str:
                                              ("status", result.meta.status),
                                              ("links", result.meta.links_added or result.meta.links_removed))
                     if value]
+    moved = result.meta.final_url if result.meta else None
+    if moved and moved[1] and urlsplit(moved[0] or "").hostname != urlsplit(moved[1]).hostname:
+        details.append(f"the page moved to {urlsplit(moved[1]).hostname}: set the target's url to {moved[1]}")
+    if result.via in ("browser", "archive"):
+        details.append(f"via {result.via}")
     if result.note:
         details.append(result.note)
     line = f"{result.target}: {result.status}" + (f" ({', '.join(details)})" if details else "")
@@ -42,7 +48,7 @@ def result_json(result: CheckResult) -> dict[str, Any]:
         "deleted_words": change.deleted_words if change else 0,
         "error": result.error, "error_kind": result.error_kind, "snapshot": result.snapshot,
         "event": result.event, "note": result.note,
-        "places": list(change.places) if change else [], "alarm": result.alarming,
+        "places": list(change.places) if change else [], "alarm": result.alarming, "via": result.via,
         "meta": {"title": result.meta.title, "final_url": result.meta.final_url, "status": result.meta.status,
                  "date": result.meta.date,
                  "links_added": list(result.meta.links_added), "links_removed": list(result.meta.links_removed)}

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
+import shutil
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -73,6 +75,10 @@ class _KeepSchema(_Schema):
         return self
 
 
+class _TargetFetchSchema(_Schema):
+    via: Literal["http", "browser", "auto"] = "http"
+
+
 class _TargetSchema(_Schema):
     name: str
     url: str
@@ -90,6 +96,7 @@ class _TargetSchema(_Schema):
     keep_raw: Annotated[int, Field(ge=0, le=100000)] | None = 2
     archive: TargetArchiveSchema | None = None
     chrome: Literal["chrome", "content"] = "chrome"
+    fetch: _TargetFetchSchema | None = None
 
     @field_validator("name")
     @classmethod
@@ -163,6 +170,8 @@ class _FetchSchema(_Schema):
     max_retry_after: Annotated[float, Field(ge=0, le=3600)] = 120.0
     max_body_bytes: Annotated[int, Field(ge=1024)] = 10 * 1024 * 1024
     max_redirects: Annotated[int, Field(ge=0, le=50)] = 10
+    browser: str | None = None  # default: $MONITOR_CHROMIUM, else chromium on the PATH, else /usr/bin/chromium
+    browser_memory: Annotated[float, Field(ge=0, le=30 * 86400)] = 86400.0
 
 
 class _DaemonSchema(_Schema):
@@ -239,7 +248,8 @@ def parse_settings(source: str, path: Path | None = None, base_dir: Path | None 
 
 def _to_settings(schema: _ConfigSchema, path: Path | None, base: Path) -> Settings:
     targets = tuple(
-        Target(**{**t.model_dump(exclude={"archive"}), "every": t.every if (t.every or t.cron) else DEFAULT_EVERY,
+        Target(**{**t.model_dump(exclude={"archive", "fetch"}), "via": t.fetch.via if t.fetch else "http",
+                  "every": t.every if (t.every or t.cron) else DEFAULT_EVERY,
                   "keep": Retention(t.keep.count, t.keep.age) if t.keep else None,
                   "archive_fallback": bool(t.archive and t.archive.fallback)})
         for t in schema.targets
@@ -248,12 +258,17 @@ def _to_settings(schema: _ConfigSchema, path: Path | None, base: Path) -> Settin
         config_path=path,
         snapshots_dir=(base / schema.snapshots_dir).resolve(),
         reports_dir=(base / schema.reports_dir).resolve(),
-        fetch=FetchSettings(**schema.fetch.model_dump()),
+        fetch=FetchSettings(**{**schema.fetch.model_dump(), "browser": schema.fetch.browser or _chromium()}),
         targets=targets,
         daemon=DaemonSettings(**schema.daemon.model_dump()),
         email=to_email_settings(schema.email, base),
         archive=to_archive_settings(schema.archive_url, schema.archive),
     )
+
+
+def _chromium() -> str:
+    """The chromium the browser fetcher drives when the config names none."""
+    return os.environ.get("MONITOR_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 
 
 def _parse_yaml(source: str) -> tuple[yaml.Node | None, Any]:

@@ -198,7 +198,7 @@ def from_archive(archive: Archive, target: Target, after: datetime | None) -> Fe
         return None
     fetched = archive.replay(capture)
     return replace(fetched, url=target.url, final_url=target.url, fetched_at=capture.taken_at, source="archive",
-                   origin=capture.key, etag=None, last_modified=None)
+                   via="archive", origin=capture.key, etag=None, last_modified=None)
 
 
 def fallback_fetch(archive: Archive, target: Target, after: datetime | None, failure: FetchError) -> Fetched:

@@ -1,9 +1,14 @@
-"""Recognize answers that are no content: CDN block pages, bot walls and captcha interstitials, and "soft 404"
-pages (an error page served with status 200). Pure functions of the body."""
+"""Recognize answers that are no content: CDN block pages, bot walls and captcha interstitials, "soft 404"
+pages (an error page served with status 200), binary bodies. Pure functions of the body; `check_content` is
+what both fetchers (HTTP and browser) apply to what they got."""
 
 from __future__ import annotations
 
 import re
+
+from monitor.errors import BadContentError, BlockedError, SoftNotFoundError
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 # Bodies CDNs and bot walls answer with instead of the page.
 _BLOCK_SIGNS = (
@@ -51,3 +56,36 @@ def soft_not_found(body: bytes) -> str | None:
         return None
     title = " ".join(match.group(1).decode("utf-8", "replace").split())
     return title[:80] if _SOFT_404.search(title) else None
+
+
+_TAG = re.compile(rb"<[A-Za-z!/?]")
+_TEXT_CONTROLS = frozenset(b"\t\n\x0c\r")
+
+
+def _binary(head: bytes) -> bool:
+    """True for the start of a body that is no page: NUL bytes with no markup, or many control bytes. A few
+    stray NULs in HTML (a browser shows the page; decoding drops them) are not binary."""
+    if b"\x00" not in head or head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False
+    controls = sum(1 for b in head if (b < 32 and b not in _TEXT_CONTROLS) or b == 127)
+    return controls > len(head) // 10 or not _TAG.search(head)
+
+
+def check_content(body: bytes, content_type: str | None, status: int) -> None:
+    """Raise BadContentError unless `body` is non-empty HTML (or a CDN block page: BlockedError)."""
+    reason = blocked_reason(body)
+    if reason:
+        raise BlockedError(f"HTTP {status}: {reason}", status)
+    if not body.strip():
+        raise BadContentError(f"HTTP {status} with an empty body")
+    mime = (content_type or "").split(";")[0].strip().lower()
+    if mime and mime not in HTML_TYPES:
+        raise BadContentError(f"not HTML (Content-Type {mime})")
+    head = body[:1024]
+    if _binary(head):
+        raise BadContentError("binary content, not HTML")
+    if not mime and b"<" not in head:
+        raise BadContentError("no Content-Type and the body does not look like HTML")
+    title = soft_not_found(body)
+    if title is not None:
+        raise SoftNotFoundError(f"HTTP {status} but the page says it is not found (title {title!r})", 404)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import random
-import re
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -23,16 +22,15 @@ from monitor.errors import (
     BlockedError,
     FetchError,
     HTTPStatusError,
-    SoftNotFoundError,
     TransientFetchError,
 )
-from monitor.fetch.blockpage import blocked_reason, soft_not_found
+from monitor.fetch.blockpage import blocked_reason, check_content
+from monitor.fetch.browser import Browser
 from monitor.models import Fetched, FetchSettings, Target, Validators
 
 logger = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-HTML_TYPES = ("text/html", "application/xhtml+xml")
 DEFAULT_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 _CHUNK = 64 * 1024
 def retry_after_seconds(value: str | None, now: datetime) -> float | None:
@@ -68,6 +66,8 @@ class Fetcher:
         if bundle:
             self._session.verify = bundle
         self._proxies: dict[str, dict[str, str]] = {}
+        self._browser: Browser | None = None  # started on the first browser fetch, in this fetcher's thread
+        self._browser_hosts: dict[str, float] = {}  # host -> until when (monotonic) it is fetched by browser
         self._session.headers.update({
             "User-Agent": settings.user_agent,
             "Accept": DEFAULT_ACCEPT,
@@ -82,11 +82,35 @@ class Fetcher:
         self.close()
 
     def close(self) -> None:
-        """Close the underlying connection pool."""
+        """Close the underlying connection pool and stop the browser, if one was started."""
         self._session.close()
+        if self._browser is not None:
+            self._browser.close()
 
     def fetch(self, target: Target, validators: Validators | None = None, *, html: bool = True) -> Fetched:
-        """Return the target's page, retrying network errors, 429 and 5xx with back-off.
+        """Return the target's page: over HTTP, in the browser (`via: browser`), or over HTTP and then in the
+        browser when a bot wall answers (`via: auto`; the host then goes straight to the browser for
+        `browser_memory` seconds). Raises as `http_fetch` and Browser.fetch do."""
+        host = urlsplit(target.url).netloc
+        if target.via == "browser" or (target.via == "auto" and self._browser_hosts.get(host, 0) > time.monotonic()):
+            return self._browser_fetch(target)
+        try:
+            return self.http_fetch(target, validators, html=html)
+        except BlockedError as exc:
+            if target.via != "auto":
+                raise
+            logger.info("%s: %s over plain HTTP; trying the browser", target.name, exc)
+            fetched = self._browser_fetch(target)
+            self._browser_hosts[host] = time.monotonic() + self.settings.browser_memory
+            return fetched
+
+    def _browser_fetch(self, target: Target) -> Fetched:
+        if self._browser is None:
+            self._browser = Browser(self.settings, self._clock)
+        return self._browser.fetch(target)
+
+    def http_fetch(self, target: Target, validators: Validators | None = None, *, html: bool = True) -> Fetched:
+        """Return the target's page over HTTP, retrying network errors, 429 and 5xx with back-off.
 
         A 304 answer to a conditional GET gives Fetched(not_modified=True, body=b""). With `html=False` the
         body is returned whatever it is (an API's JSON): no block-page, content-type or soft-404 checks.
@@ -152,7 +176,7 @@ class Fetcher:
                 raise HTTPStatusError(f"HTTP {status} {response.reason or ''}".strip(), status,
                                       retry_after_seconds(response.headers.get("Retry-After"), self._clock()))
             if html:
-                _check_content(body, response.headers.get("Content-Type"), status)
+                check_content(body, response.headers.get("Content-Type"), status)
             return self._fetched(target, response, body)
 
     def _read_body(self, response: requests.Response, target: Target, started: float) -> bytes:
@@ -197,39 +221,6 @@ def _with_suffix(exc: FetchError, suffix: str) -> tuple[object, ...]:
     """Return constructor args re-creating `exc` with `suffix` added to its message."""
     message = f"{exc}{suffix}"
     return (message, exc.status) if isinstance(exc, HTTPStatusError) else (message,)
-
-
-_TAG = re.compile(rb"<[A-Za-z!/?]")
-_TEXT_CONTROLS = frozenset(b"\t\n\x0c\r")
-
-
-def _binary(head: bytes) -> bool:
-    """True for the start of a body that is no page: NUL bytes with no markup, or many control bytes. A few
-    stray NULs in HTML (a browser shows the page; decoding drops them) are not binary."""
-    if b"\x00" not in head or head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return False
-    controls = sum(1 for b in head if (b < 32 and b not in _TEXT_CONTROLS) or b == 127)
-    return controls > len(head) // 10 or not _TAG.search(head)
-
-
-def _check_content(body: bytes, content_type: str | None, status: int) -> None:
-    """Raise BadContentError unless `body` is non-empty HTML (or a CDN block page: BlockedError)."""
-    reason = blocked_reason(body)
-    if reason:
-        raise BlockedError(f"HTTP {status}: {reason}", status)
-    if not body.strip():
-        raise BadContentError(f"HTTP {status} with an empty body")
-    mime = (content_type or "").split(";")[0].strip().lower()
-    if mime and mime not in HTML_TYPES:
-        raise BadContentError(f"not HTML (Content-Type {mime})")
-    head = body[:1024]
-    if _binary(head):
-        raise BadContentError("binary content, not HTML")
-    if not mime and b"<" not in head:
-        raise BadContentError("no Content-Type and the body does not look like HTML")
-    title = soft_not_found(body)
-    if title is not None:
-        raise SoftNotFoundError(f"HTTP {status} but the page says it is not found (title {title!r})", 404)
 
 
 def _wrap_request_error(exc: requests.RequestException | urllib3.exceptions.HTTPError, target: Target) -> FetchError:

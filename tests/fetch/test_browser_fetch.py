@@ -1,0 +1,142 @@
+"""The browser fetcher against real chromium on loopback: a bot wall only script passes, script-built articles."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from monitor.check import CheckContext, check_target
+from monitor.config import DEFAULT_USER_AGENT
+from monitor.fetch import Fetcher
+from monitor.models import FetchSettings, Target
+from monitor.store import SnapshotStore
+from tests.extract.variants import Variant, page
+
+CHROMIUM = os.environ.get("MONITOR_CHROMIUM", "/usr/bin/chromium")
+ARTICLE, _ = page(Variant())
+WALL = (b"<html><head><title>Access Denied</title></head><body><h1>Access Denied</h1>You don't have permission "
+        b"to access this page.<p>Reference #18.2f5e1002.1733000000.1a2b3c</p><script>document.cookie = "
+        b"'passed=1; path=/'; location.reload();</script></body></html>")
+SCRIPTED = (b'<html><head><title>T</title></head><body><h1 class="maintitle">Script-built story</h1>'
+            b'<div class="body"></div><script>document.querySelector(".body").innerHTML = '
+            b'"<p>Only a browser reads this paragraph.</p>";</script></body></html>')
+
+
+class Site:
+    """A loopback site: /wall lets in only a client that ran its script; /scripted builds its body by script;
+    /hang never answers. Counts the requests that came from a browser and from a plain client."""
+
+    def __init__(self) -> None:
+        self.browser_hits = self.plain_hits = 0
+        self.stop = threading.Event()
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.headers.get("Sec-Fetch-Mode"):
+                    site.browser_hits += 1
+                else:
+                    site.plain_hits += 1
+                if self.path == "/hang":
+                    site.stop.wait(15)
+                    return
+                if self.path == "/scripted":
+                    self._send(200, SCRIPTED)
+                elif "passed=1" in (self.headers.get("Cookie") or ""):
+                    self._send(200, ARTICLE.encode("utf-8"))
+                else:
+                    self._send(403, WALL)
+
+            def _send(self, status: int, body: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_port}{path}"
+
+    def close(self) -> None:
+        self.stop.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[Site]:
+    served = Site()
+    yield served
+    served.close()
+
+
+@pytest.fixture(scope="module")
+def fetcher() -> Iterator[Fetcher]:
+    """One fetcher (so one browser process) for the whole module."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (or set MONITOR_CHROMIUM)")
+    with Fetcher(FetchSettings(user_agent=DEFAULT_USER_AGENT, retries=0, browser=CHROMIUM)) as shared:
+        yield shared
+
+
+def check(fetcher: Fetcher, tmp_path: Path, target: Target):
+    ctx = CheckContext(fetcher=fetcher, store=SnapshotStore(tmp_path / "s"), reports_dir=tmp_path / "r")
+    return check_target(target, ctx), ctx.store
+
+
+def test_auto_passes_the_bot_wall_in_the_browser_and_remembers_the_host(
+        site: Site, fetcher: Fetcher, tmp_path: Path) -> None:
+    blocked, _ = check(fetcher, tmp_path / "http", Target(name="wall", url=site.url("/wall"), profile="defense.gov",
+                                                           timeout=10))
+    assert blocked.status == "error" and blocked.error_kind == "blocked"
+    plain, browser = site.plain_hits, site.browser_hits
+    result, store = check(fetcher, tmp_path / "auto", Target(name="wall", url=site.url("/wall"),
+                                                             profile="defense.gov", timeout=10, via="auto"))
+    assert result.status == "new" and result.via == "browser", result.error
+    assert site.plain_hits == plain + 1 and site.browser_hits >= browser + 2, "a plain try, then the browser"
+    text = store.read_text(store.latest("wall"))
+    assert text.startswith("An official website of the United States Government") and "NATO" in text
+    assert store.latest("wall").via == "browser"
+    plain = site.plain_hits
+    again, _ = check(fetcher, tmp_path / "auto", Target(name="wall", url=site.url("/wall"), profile="defense.gov",
+                                                        timeout=10, via="auto"))
+    assert again.status == "unchanged" and again.via == "browser"
+    assert site.plain_hits == plain, "the host is remembered as browser-only: no plain request first"
+
+
+def test_only_the_browser_reads_an_article_built_by_script(site: Site, fetcher: Fetcher, tmp_path: Path) -> None:
+    target = Target(name="scripted", url=site.url("/scripted"), profile="defense.gov", timeout=10)
+    plain, plain_store = check(fetcher, tmp_path / "http", target)
+    assert plain.status == "new" and "Only a browser" not in plain_store.read_text(plain_store.latest("scripted"))
+    rendered, store = check(fetcher, tmp_path / "browser", Target(**{**target.__dict__, "via": "browser"}))
+    assert rendered.status == "new" and rendered.via == "browser"
+    assert store.read_text(store.latest("scripted")) == "Script-built story\n\nOnly a browser reads this paragraph."
+
+
+def test_a_page_that_never_loads_is_a_bounded_error(site: Site, fetcher: Fetcher, tmp_path: Path) -> None:
+    started = time.monotonic()
+    result, _ = check(fetcher, tmp_path, Target(name="hang", url=site.url("/hang"), timeout=2, via="browser"))
+    assert result.status == "error" and result.error_kind == "network"
+    assert "did not finish loading within 2 s" in result.error
+    assert time.monotonic() - started < 8
+
+
+def test_a_missing_browser_is_one_clear_error(site: Site, tmp_path: Path) -> None:
+    settings = FetchSettings(user_agent=DEFAULT_USER_AGENT, retries=0, browser=str(tmp_path / "no-chromium"))
+    with Fetcher(settings) as lonely:
+        result, _ = check(lonely, tmp_path, Target(name="x", url=site.url("/scripted"), via="browser"))
+    assert result.status == "error" and "cannot start the browser" in result.error
+    assert "`make check` installs Debian's chromium" in result.error
