@@ -3,14 +3,18 @@ read (a bot wall that runs script before it lets a client in, an article inserte
 
 One `Browser` is one chromium process, started on first use and restarted after `MAX_PAGES` pages or a
 crash; each fetch gets a fresh context (no cookies carried between checks), images, media and fonts are not
-downloaded, the page gets the target's timeout and a bounded wait for the network to go quiet, and the
+downloaded, the page gets the target's timeout and a bounded wait for its requests to end, and the
 rendered DOM is what is handed on, as a `Fetched` with `via="browser"`. Playwright's sync API is bound to the
-thread that started it: a Browser belongs to one worker thread (each Fetcher owns one).
+thread that started it and runs once per thread, so each thread has one Playwright and one Browser per
+chromium binary (`thread_browser`), shared by every Fetcher of that thread and kept between checks;
+`stop_thread()` ends them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import time
 from typing import Any
 
@@ -28,13 +32,46 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-
         "--disable-background-networking", "--disable-quic"]
 
 
+_thread = threading.local()
+
+
+def thread_browser(settings: FetchSettings, clock: Clock = utcnow) -> Browser:
+    """Return this thread's Browser for `settings.browser` (created on first use, kept between checks)."""
+    browsers: dict[str, Browser] = _thread.__dict__.setdefault("browsers", {})
+    if settings.browser not in browsers:
+        browsers[settings.browser] = Browser(settings, clock)
+    return browsers[settings.browser]
+
+
+def stop_thread() -> None:
+    """Stop this thread's browsers and its Playwright; never raises."""
+    for browser in _thread.__dict__.pop("browsers", {}).values():
+        browser.close()
+    playwright = _thread.__dict__.pop("playwright", None)
+    if playwright is not None:
+        try:
+            playwright.stop()
+        except Exception as exc:
+            logger.debug("stopping Playwright: %s", exc)
+
+
+def _playwright() -> Any:
+    """This thread's Playwright (started once per thread: its sync API allows no second one)."""
+    if getattr(_thread, "playwright", None) is None:
+        try:
+            from playwright.sync_api import sync_playwright
+        except ImportError as exc:
+            raise FetchError(f"browser fetch needs Playwright ({exc}); run `make check` to install it") from exc
+        _thread.playwright = sync_playwright().start()
+    return _thread.playwright
+
+
 class Browser:
-    """A chromium process for one worker thread (see the module docstring). Call close() when done."""
+    """A chromium process (see the module docstring); get one with thread_browser()."""
 
     def __init__(self, settings: FetchSettings, clock: Clock = utcnow) -> None:
         self.settings = settings
         self._clock = clock
-        self._playwright: Any = None
         self._browser: Any = None
         self._pages = 0
 
@@ -42,15 +79,19 @@ class Browser:
         if self._browser is not None and self._pages < MAX_PAGES and self._browser.is_connected():
             return self._browser
         self.close()
+        playwright = _playwright()
+        from playwright.sync_api import Error as PlaywrightError
+
         try:
-            from playwright.sync_api import Error as PlaywrightError
-            from playwright.sync_api import sync_playwright
-        except ImportError as exc:
-            raise FetchError(f"browser fetch needs Playwright ({exc}); run `make check` to install it") from exc
-        try:
-            self._playwright = sync_playwright().start()
-            self._browser = self._playwright.chromium.launch(executable_path=self.settings.browser, args=ARGS,
-                                                             headless=True)
+            try:
+                self._browser = playwright.chromium.launch(executable_path=self.settings.browser, args=ARGS,
+                                                           headless=True)
+            except PlaywrightError as exc:
+                if "closed" not in str(exc):
+                    raise
+                stop_thread()  # the driver died with a crashed browser: one fresh Playwright, one more try
+                self._browser = _playwright().chromium.launch(executable_path=self.settings.browser, args=ARGS,
+                                                              headless=True)
         except PlaywrightError as exc:
             self.close()
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -61,13 +102,12 @@ class Browser:
 
     def close(self) -> None:
         """Stop the browser process (if any); never raises."""
-        for thing, method in ((self._browser, "close"), (self._playwright, "stop")):
-            if thing is not None:
-                try:
-                    getattr(thing, method)()
-                except Exception as exc:  # a crashed browser cannot be closed cleanly
-                    logger.debug("closing the browser: %s", exc)
-        self._browser = self._playwright = None
+        if self._browser is not None:
+            try:
+                self._browser.close()
+            except Exception as exc:  # a crashed browser cannot be closed cleanly
+                logger.debug("closing the browser: %s", exc)
+        self._browser = None
 
     def fetch(self, target: Target) -> Fetched:
         """Return the target's page as the browser renders it. Raises TransientFetchError (did not load, the
@@ -90,14 +130,19 @@ class Browser:
             main: list[Any] = []
             page.on("response", lambda r: main.append(r) if r.request.is_navigation_request()
                     and r.frame == page.main_frame else None)
+            pending: set[Any] = set()  # requests in flight: the network is quiet when none are
+            page.on("request", lambda request: pending.add(request))  # Playwright takes no builtins here
+            page.on("requestfinished", lambda request: pending.discard(request))
+            page.on("requestfailed", lambda request: pending.discard(request))
             page.goto(target.url, wait_until="load", timeout=target.timeout * 1000)
-            left = target.timeout - (time.monotonic() - started)
-            try:  # a page that keeps polling never goes idle: the wait is bounded, the DOM is read anyway
-                page.wait_for_load_state("networkidle", timeout=max(0.1, min(IDLE_WAIT, left)) * 1000)
+            # Then until the network is quiet (a script's requests, a reload past a wall), at most IDLE_WAIT:
+            # a page that keeps polling never goes quiet, and its DOM is read anyway.
+            quiet_by = time.monotonic() + max(0.0, min(IDLE_WAIT, target.timeout - (time.monotonic() - started)))
+            while pending and time.monotonic() < quiet_by:
+                page.wait_for_timeout(50)
+            with contextlib.suppress(PlaywrightTimeout):
                 page.wait_for_load_state("load", timeout=max(0.1, target.timeout - (time.monotonic() - started))
                                          * 1000)
-            except PlaywrightTimeout:
-                pass
             html = page.content()
             final_url, status = page.url, (main[-1].status if main else 200)
             headers = main[-1].headers if main else {}
@@ -105,7 +150,7 @@ class Browser:
             raise TransientFetchError(f"browser: the page did not finish loading within {target.timeout:g} s") \
                 from exc
         except PlaywrightError as exc:
-            self.close()  # a crashed renderer or browser: the next fetch starts a new one
+            stop_thread()  # a crashed renderer or browser: the next fetch starts a new one (and a new driver)
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise TransientFetchError(f"browser: {first}") from exc
         finally:
@@ -113,7 +158,7 @@ class Browser:
                 try:
                     context.close()
                 except PlaywrightError:
-                    self.close()
+                    stop_thread()
         body = html.encode("utf-8")
         if len(body) > self.settings.max_body_bytes:
             raise BadContentError(f"rendered page over the {self.settings.max_body_bytes:,}-byte cap")

@@ -25,7 +25,7 @@ from monitor.errors import (
     TransientFetchError,
 )
 from monitor.fetch.blockpage import blocked_reason, check_content
-from monitor.fetch.browser import Browser
+from monitor.fetch.browser import thread_browser
 from monitor.models import Fetched, FetchSettings, Target, Validators
 
 logger = logging.getLogger(__name__)
@@ -66,7 +66,6 @@ class Fetcher:
         if bundle:
             self._session.verify = bundle
         self._proxies: dict[str, dict[str, str]] = {}
-        self._browser: Browser | None = None  # started on the first browser fetch, in this fetcher's thread
         self._browser_hosts: dict[str, float] = {}  # host -> until when (monotonic) it is fetched by browser
         self._session.headers.update({
             "User-Agent": settings.user_agent,
@@ -82,10 +81,8 @@ class Fetcher:
         self.close()
 
     def close(self) -> None:
-        """Close the underlying connection pool and stop the browser, if one was started."""
+        """Close the underlying connection pool (the thread's browser stays for the next check)."""
         self._session.close()
-        if self._browser is not None:
-            self._browser.close()
 
     def fetch(self, target: Target, validators: Validators | None = None, *, html: bool = True) -> Fetched:
         """Return the target's page: over HTTP, in the browser (`via: browser`), or over HTTP and then in the
@@ -105,9 +102,7 @@ class Fetcher:
             return fetched
 
     def _browser_fetch(self, target: Target) -> Fetched:
-        if self._browser is None:
-            self._browser = Browser(self.settings, self._clock)
-        return self._browser.fetch(target)
+        return thread_browser(self.settings, self._clock).fetch(target)
 
     def http_fetch(self, target: Target, validators: Validators | None = None, *, html: bool = True) -> Fetched:
         """Return the target's page over HTTP, retrying network errors, 429 and 5xx with back-off.

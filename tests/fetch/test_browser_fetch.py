@@ -14,6 +14,7 @@ import pytest
 from monitor.check import CheckContext, check_target
 from monitor.config import DEFAULT_USER_AGENT
 from monitor.fetch import Fetcher
+from monitor.fetch.browser import stop_thread
 from monitor.models import FetchSettings, Target
 from monitor.store import SnapshotStore
 from tests.extract.variants import Variant, page
@@ -90,6 +91,7 @@ def fetcher() -> Iterator[Fetcher]:
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (or set MONITOR_CHROMIUM)")
     with Fetcher(FetchSettings(user_agent=DEFAULT_USER_AGENT, retries=0, browser=CHROMIUM)) as shared:
         yield shared
+    stop_thread()  # this thread's Playwright: the browser tests of other modules start their own
 
 
 def check(fetcher: Fetcher, tmp_path: Path, target: Target):
@@ -140,3 +142,62 @@ def test_a_missing_browser_is_one_clear_error(site: Site, tmp_path: Path) -> Non
         result, _ = check(lonely, tmp_path, Target(name="x", url=site.url("/scripted"), via="browser"))
     assert result.status == "error" and "cannot start the browser" in result.error
     assert "`make check` installs Debian's chromium" in result.error
+
+
+def _descendants(pid: int) -> list[int]:
+    """The processes below `pid` (the browser and its renderers, under Playwright's driver)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def _chromium_rss_kib(pid: int) -> int:
+    total = 0
+    for child in _descendants(pid):
+        try:
+            status = Path(f"/proc/{child}/status").read_text()
+        except OSError:
+            continue
+        if "chrom" in Path(f"/proc/{child}/comm").read_text():
+            total += int(next((line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")), 0))
+    return total
+
+
+def test_a_killed_browser_is_an_error_result_and_the_next_check_starts_a_new_one(
+        site: Site, tmp_path: Path) -> None:
+    with Fetcher(FetchSettings(user_agent=DEFAULT_USER_AGENT, retries=0, browser=CHROMIUM)) as own:
+        target = Target(name="scripted", url=site.url("/scripted"), profile="defense.gov", timeout=10, via="browser")
+        assert check(own, tmp_path / "1", target)[0].status == "new"
+        browsers = [p for p in _descendants(os.getpid()) if "chrom" in Path(f"/proc/{p}/comm").read_text()]
+        assert browsers, "a chromium process runs under this test"
+        for pid in browsers:
+            os.kill(pid, 9)
+        time.sleep(0.3)
+        crashed, _ = check(own, tmp_path / "2", target)
+        assert crashed.status == "error" and crashed.error_kind == "network" and "browser" in crashed.error
+        again, store = check(own, tmp_path / "3", target)
+        assert again.status == "new" and "Only a browser" in store.read_text(store.latest("scripted"))
+
+
+@pytest.mark.timeout(240)
+def test_many_pages_through_one_browser_keep_its_memory_flat(site: Site, fetcher: Fetcher, tmp_path: Path) -> None:
+    target = Target(name="scripted", url=site.url("/scripted"), profile="defense.gov", timeout=10, via="browser")
+    ctx = CheckContext(fetcher=fetcher, store=SnapshotStore(tmp_path / "s"), reports_dir=tmp_path / "r")
+    for _ in range(20):
+        check_target(target, ctx)
+    settled = _chromium_rss_kib(os.getpid())
+    for _ in range(100):  # each browser fetch waits 0.5 s for the network to go quiet: 120 pages, not 200
+        assert check_target(target, ctx).status == "unchanged"
+    after = _chromium_rss_kib(os.getpid())
+    print(f"chromium RSS after 20 pages: {settled} KiB, after 120: {after} KiB")
+    assert settled > 0 and after < settled * 1.5 + 50_000, (settled, after)
