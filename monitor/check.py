@@ -123,7 +123,8 @@ def _check(target: Target, ctx: CheckContext, state: TargetState) -> _Outcome:
     except (BlockedError, TransientFetchError) as exc:
         if not target.archive_fallback or ctx.archive is None:
             raise
-        fetched = fallback_fetch(ctx.archive, target, previous.taken_at if previous else None, exc)
+        fetched = fallback_fetch(ctx.archive, target, previous.taken_at if previous else None, exc,
+                                 also=previous.final_url if previous else None)
     outcome = _compare(target, ctx, state, previous, fetched)
     if fetched.source == "archive":
         note = f"content from the web archive, capture of {fetched.fetched_at:%Y-%m-%d %H:%M} UTC"

@@ -190,10 +190,15 @@ class Archive:
         return newer[-1] if newer else None
 
 
-def from_archive(archive: Archive, target: Target, after: datetime | None) -> Fetched | None:
+def from_archive(archive: Archive, target: Target, after: datetime | None, also: str | None = None) -> Fetched | None:
     """Return the newest capture of the target taken after `after`, as a page fetched at its capture time
-    (None if there is none). Raises FetchError."""
-    capture = archive.newest_after(target.url, after)
+    (None if there is none). The archive is asked about the configured URL, then about `also` (where the page
+    was last found: after a move, the archive may know it only there). Raises FetchError."""
+    capture = None
+    for url in dict.fromkeys(u for u in (target.url, also) if u):
+        capture = archive.newest_after(url, after)
+        if capture is not None:
+            break
     if capture is None:
         return None
     fetched = archive.replay(capture)
@@ -201,11 +206,13 @@ def from_archive(archive: Archive, target: Target, after: datetime | None) -> Fe
                    via="archive", origin=capture.key, etag=None, last_modified=None)
 
 
-def fallback_fetch(archive: Archive, target: Target, after: datetime | None, failure: FetchError) -> Fetched:
-    """Return the archive's newest capture taken after `after`, for a target whose live fetch failed with
-    `failure`; raise `failure` when the archive has nothing newer or cannot be reached."""
+def fallback_fetch(archive: Archive, target: Target, after: datetime | None, failure: FetchError,
+                   also: str | None = None) -> Fetched:
+    """Return the archive's newest capture taken after `after` (of the configured URL, else of `also`), for a
+    target whose live fetch failed with `failure`; raise `failure` when the archive has nothing newer or cannot
+    be reached."""
     try:
-        fetched = from_archive(archive, target, after)
+        fetched = from_archive(archive, target, after, also)
     except FetchError as exc:
         logger.warning("%s: the web archive failed too: %s", target.name, exc)
         raise failure from exc

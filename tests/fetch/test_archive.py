@@ -230,3 +230,19 @@ def _seed(store: SnapshotStore) -> Any:
     from monitor.demo import baseline_text
 
     return store.save("seed", baseline_text(NATO), taken_at=datetime(2020, 1, 1, tzinfo=UTC), source="baseline")
+
+
+def test_the_fallback_also_asks_the_archive_where_the_page_was_last_found(archive_server: FakeArchive,
+                                                                          tmp_path: Path) -> None:
+    with PageServer() as live, Fetcher(FETCH) as fetcher, Archive(archive_server.settings(), FETCH) as archive:
+        live.set("/page", Page(AKAMAI, status=403, validators=False))
+        ctx = CheckContext(fetcher=fetcher, store=SnapshotStore(tmp_path / "snapshots"),
+                           reports_dir=tmp_path / "reports", archive=archive)
+        ctx.store.save(NATO, ctx.store.read_text(_seed(ctx.store)), taken_at=datetime(2020, 1, 9, tzinfo=UTC),
+                       source="live", url=LIVE, final_url=LIVE, status=200)
+        # The archive knows the page only under its old address (LIVE), not under the configured URL.
+        result = check_target(Target(name=NATO, url=live.url("/page"), profile="defense.gov",
+                                     archive_fallback=True), ctx)
+        assert result.status == "changed" and result.via == "archive", result
+        asked = [q["url"] for q in archive_server.cdx_queries]
+        assert asked[0] == [live.url("/page")] and [LIVE] in asked
