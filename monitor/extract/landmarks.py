@@ -60,12 +60,6 @@ class View(Protocol):
     def tag(self, node: Node) -> str:
         """The element's lower-case tag name."""
 
-    def classes(self, node: Node) -> list[str]:
-        """The element's class names."""
-
-    def parent(self, node: Node) -> Node | None:
-        """The parent element, None at the root."""
-
     def ancestors(self, node: Node) -> list[Node]:
         """The element's ancestors, nearest first."""
 
@@ -96,29 +90,25 @@ class Found:
         return tuple(kind for kind, _ in self.regions)
 
 
-def _ancestors(view: View, node: Node) -> list[Node]:
-    return view.ancestors(node)
-
-
 def _usable(view: View, node: Node) -> bool:
     """False for an element inside a menu, link, button or script."""
-    return view.tag(node) not in _NOT_INSIDE and not any(view.tag(a) in _NOT_INSIDE for a in _ancestors(view, node))
+    return view.tag(node) not in _NOT_INSIDE and not any(view.tag(a) in _NOT_INSIDE for a in view.ancestors(node))
 
 
 def _common(view: View, a: Node, b: Node) -> Node | None:
     """The lowest common ancestor-or-self of `a` and `b`."""
-    chain = [a, *_ancestors(view, a)]
-    others = {id(n) for n in [b, *_ancestors(view, b)]}
+    chain = [a, *view.ancestors(a)]
+    others = {id(n) for n in [b, *view.ancestors(b)]}
     return next((n for n in chain if id(n) in others), None)
 
 
 def _inside(view: View, node: Node, outer: Node) -> bool:
-    return node is outer or any(a is outer for a in _ancestors(view, node))
+    return node is outer or any(a is outer for a in view.ancestors(node))
 
 
 def _block_of(view: View, node: Node) -> Node:
     """The nearest block element at or above `node`."""
-    for candidate in [node, *_ancestors(view, node)]:
+    for candidate in [node, *view.ancestors(node)]:
         if view.tag(candidate) in _BLOCKS:
             return candidate
     return node
@@ -168,7 +158,7 @@ def _notice(view: View, root: Node, article: list[Node]) -> Node | None:
         if not _usable(view, hit):
             continue
         block = _block_of(view, hit)
-        for candidate in [block, *_ancestors(view, block)]:
+        for candidate in [block, *view.ancestors(block)]:
             if any(_inside(view, part, candidate) for part in article):
                 break
             if NOTICE_OPENING.match(view.text(candidate)):
@@ -181,7 +171,7 @@ def _related(view: View, root: Node, body: list[Node]) -> list[Node]:
     for hit in view.hits(root, RELATED_WORD):
         if not _usable(view, hit) or any(_inside(view, hit, b) for b in body):
             continue
-        heading = next((n for n in [hit, *_ancestors(view, hit)] if view.tag(n) in HEADINGS), None)
+        heading = next((n for n in [hit, *view.ancestors(hit)] if view.tag(n) in HEADINGS), None)
         node = heading if heading is not None else hit
         if RELATED.match(view.text(node)) and all(node is not f for f in found):
             found.append(node)
@@ -194,7 +184,7 @@ def _photos(view: View, body: Node) -> list[Node]:
     photos: list[Node] = []
     for needle in PHOTO_LINES:
         for hit in view.hits(body, needle):
-            for candidate in [hit, *_ancestors(view, hit)]:
+            for candidate in [hit, *view.ancestors(hit)]:
                 if candidate is body:
                     break
                 if view.find(candidate, "img"):

@@ -24,7 +24,7 @@ import lxml.etree
 from cssselect import GenericTranslator
 
 from monitor.errors import NormalizeError
-from monitor.extract.landmarks import NEEDLES, Found
+from monitor.extract.landmarks import Found
 from monitor.extract.normalize import PROFILES, Profile
 from monitor.extract.trees import LxmlView
 from monitor.extract.treetext import extract_found, extract_tree
@@ -135,7 +135,7 @@ def cut(html: str | bytes, profile: str, salt: str = "") -> Cut | None:
         return None
     found = None
     if prof.find is not None:
-        found = prof.find(LxmlView(NEEDLES), doc)
+        found = prof.find(LxmlView(), doc)
         regions_css, regions = "", [node for _, node in found.regions]
         # The finder finds a title or a body exactly when the page has one of `required`; the title is the
         # first h1.maintitle (a region) or else the first <title>: keeping those is keeping what prof.title reads.

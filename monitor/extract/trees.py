@@ -12,6 +12,8 @@ from typing import Any
 
 import lxml.etree
 
+from monitor.extract.landmarks import NEEDLES
+
 Node = Any
 _UNREAD = frozenset({"script", "style", "template"})  # strings BeautifulSoup's get_text() leaves out
 # Where the finder never looks for a phrase: code, templates and menus (both views skip the same).
@@ -40,14 +42,6 @@ def lxml_text(node: lxml.etree._Element, dropped: set[lxml.etree._Element] | fro
     return "".join(parts)
 
 
-def _owner(string: Any) -> Node | None:
-    """The element an lxml text string belongs to (a tail belongs to its element's parent); None for none."""
-    owner = string.getparent()
-    if owner is not None and string.is_tail:
-        owner = owner.getparent()
-    return owner if owner is not None and isinstance(owner.tag, str) else None
-
-
 def _unique(nodes: list[Node]) -> list[Node]:
     seen: set[int] = set()
     out = []
@@ -58,25 +52,23 @@ def _unique(nodes: list[Node]) -> list[Node]:
     return out
 
 
-_TEXT_WITH = lxml.etree.XPath(".//text()[contains(., $needle)]")
 _CLASS_HAS = lxml.etree.XPath(".//*[contains(@class, $name)]")
 
 
 class LxmlView:
     """The finder's questions answered on an lxml (etree) tree. With `needles` (every phrase that will be
-    asked for), each tree is scanned once for all of them."""
+    asked for, by default the finder's), each tree is scanned once for all of them."""
 
-    def __init__(self, needles: tuple[str, ...] = ()) -> None:
-        # One regex over every string of the document, once, beats one XPath contains() per phrase and per
-        # subtree (1.3 ms against 5 on a 100 KB page); a subtree's hits are the document's hits inside it.
+    def __init__(self, needles: tuple[str, ...] = NEEDLES) -> None:
+        # One walk over the document's strings, once, for every phrase the finder asks about, beats one XPath
+        # contains() per phrase and per subtree; a subtree's hits are the document's hits inside it.
         self._needles = frozenset(needles)
-        self._any = re.compile("|".join(map(re.escape, needles))) if needles else None
+        self._any = re.compile("|".join(map(re.escape, needles)))
         self._found: list[tuple[Node, str]] | None = None  # (owner element, string) for the whole document
 
     def hits(self, root: Node, needle: str) -> list[Node]:
-        if self._any is None or needle not in self._needles:
-            owners = [o for o in map(_owner, _TEXT_WITH(root, needle=needle)) if o is not None]
-            return _unique([o for o in owners if not any(a.tag in UNSEARCHED for a in [o, *o.iterancestors()])])
+        if needle not in self._needles:
+            raise ValueError(f"{needle!r} is not one of the phrases this view was made for")
         if self._found is None:
             self._found = self._scan(root.getroottree().getroot())
         owners = [o for o, text in self._found if needle in text
@@ -86,7 +78,6 @@ class LxmlView:
     def _scan(self, doc: Node) -> list[tuple[Node, str]]:
         """(owner, string) for every string of `doc` holding a phrase, outside UNSEARCHED subtrees: one walk
         that skips the menus and scripts (0.2 ms on a 100 KB page, against 0.8 for every string by XPath)."""
-        assert self._any is not None
         found: list[tuple[Node, str]] = []
         walker = lxml.etree.iterwalk(doc, events=("start",))
         for _, node in walker:
@@ -102,12 +93,6 @@ class LxmlView:
 
     def tag(self, node: Node) -> str:
         return node.tag if isinstance(node.tag, str) else ""
-
-    def classes(self, node: Node) -> list[str]:
-        return (node.get("class") or "").split()
-
-    def parent(self, node: Node) -> Node | None:
-        return node.getparent()
 
     def ancestors(self, node: Node) -> list[Node]:
         return list(node.iterancestors())
@@ -141,12 +126,6 @@ class SoupView:
 
     def tag(self, node: Node) -> str:
         return node.name or ""
-
-    def classes(self, node: Node) -> list[str]:
-        return list(node.get("class") or ())
-
-    def parent(self, node: Node) -> Node | None:
-        return node.parent
 
     def ancestors(self, node: Node) -> list[Node]:
         return list(node.parents)

@@ -111,21 +111,16 @@ class _TextBuilder:
         return "\n\n".join(self.blocks), tuple(zip(self.labels, map(len, self.blocks), strict=True))
 
 
-_END_PRE = object()
+_END_BLOCK, _END_PRE = object(), object()
 
 
-class _EndBlock:
-    __slots__ = ()
+class _EndCompact:
+    """The end of a compact element, with the place the walk goes back to after it."""
 
-
-class _EndCompact(_EndBlock):
     __slots__ = ("back",)
 
     def __init__(self, back: str) -> None:
         self.back = back
-
-
-_END_BLOCK = _EndBlock()
 
 
 def walk_text(regions: Iterable[Node], children: Callable[[Node], Iterable[Node | str]], name_of: Callable[[Node], str],
