@@ -43,6 +43,17 @@ class RequestInfo:
     headers: dict[str, str]
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A threaded server whose request errors go to the log, not to stderr.
+
+    A client that hangs up mid-answer (a timeout, a cancelled download) is normal here; socketserver's
+    default prints a traceback to stderr, which lands in whatever output a test or the demo is reading.
+    """
+
+    def handle_error(self, request: object, client_address: tuple[str, int]) -> None:
+        logger.debug("page server: request from %s ended early", client_address, exc_info=True)
+
+
 class PageServer:
     """Serves `routes` (path -> Page or a function of the request) on 127.0.0.1 at an OS-chosen port.
 
@@ -54,7 +65,7 @@ class PageServer:
         self.requests: list[RequestInfo] = []
         self.last_modified = formatdate(last_modified, usegmt=True)
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._httpd = _QuietServer(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
         # A short poll interval keeps shutdown() quick (the default waits up to 0.5 s).
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
