@@ -44,9 +44,13 @@ bench: $(VENV)/.test
 lint: $(VENV)/.test
 	$(BIN)/ruff check monitor tests
 
-# A config with targets fetched through the browser (fetch: {via: browser|auto}) needs Debian's chromium.
-browser-if-needed:
-	@if grep -Eq '^[^#]*via: *(browser|auto)' $(CONFIG) && [ ! -x $(CHROMIUM) ]; then $(MAKE) --no-print-directory $(CHROMIUM); fi
+# A config with targets fetched through the browser (fetch: {via: browser|auto}; auto is the defense.gov profile's
+# default) needs Debian's chromium. The config itself says so (an invalid one installs nothing: the check says why).
+NEEDS_BROWSER := import sys; from monitor.config import load_settings; \
+	sys.exit(0 if any(t.via != "http" for t in load_settings(sys.argv[1]).targets) else 1)
+browser-if-needed: $(VENV)/.runtime
+	@if [ ! -x $(CHROMIUM) ] && $(BIN)/python -c '$(NEEDS_BROWSER)' $(CONFIG) 2>/dev/null; then \
+		$(MAKE) --no-print-directory $(CHROMIUM); fi
 
 check: $(VENV)/.runtime browser-if-needed
 	$(BIN)/monitor --config $(CONFIG) check

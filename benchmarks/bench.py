@@ -1,14 +1,15 @@
 """Benchmark monitor against urlwatch (and the fetch/parse floors) on the shared defense.gov-like corpus.
 
-    python benchmarks/bench.py [--pages 500] [--reps 5] [--scale 2000] [--md benchmarks/results.md]
+    python benchmarks/bench.py [--pages 500] [--reps 5] [--scale 2000] [--browser 100] [--md FILE]
 
 Generates the corpus with ../shared/bench/corpus.py (under /tmp), then for every repetition, in turn:
 our run (fresh state: round 0, the baseline, every page new; then round 1, noise everywhere and 10 % edited)
 and the peers' runs (../shared/bench/peers.py, one repetition each, the same corpus). Our pages are served by
 ../shared/bench/serve.py (nginx when installed), and each `monitor check` is one process whose CPU time and
 peak RSS come from wait4(). Precision and recall score the pages reported changed against round-1/truth.json.
-Also: the same for `--scale` pages (is the cost linear?), bytes on disk per target, and a check that the fast
-path (content regions) and the full normalization agree on every page of both rounds.
+Also: the same for `--scale` pages (is the cost linear?), bytes on disk per target, a check that the fast
+path (content regions) and the full normalization agree on every page of both rounds, and the first
+`--browser` pages (100) fetched through the real browser beside the same pages over plain HTTP.
 """
 
 from __future__ import annotations
@@ -17,105 +18,17 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "bench"
-WORK = Path(os.environ.get("MONITOR_BENCH_DIR", "/tmp/monitor-bench"))
+from harness import ROOT, SHARED, WORK, Run, Server, corpus, measure, truth_of, write_config
+
 PEER_CASES = "urlwatch/css+html2text,urlwatch/html2text,floor/fetch,floor/lxml"
-
-
-@dataclass(frozen=True)
-class Run:
-    """One measured `monitor check` process."""
-
-    pages: int
-    run: str          # "baseline" or "diff"
-    wall: float
-    cpu: float
-    rss_mib: float
-    flagged: int = 0
-    true_positives: int = 0
-    edited: int = 0
-    errors: int = 0
-
-
-def corpus(pages: int, rounds: int = 2, seed: int = 1) -> Path:
-    """Return the corpus directory for `pages` pages (generated once)."""
-    out = WORK / (f"corpus-{pages}" if rounds == 2 else f"corpus-{pages}-r{rounds}")
-    if not (out / f"round-{rounds - 1}" / "truth.json").exists():
-        shutil.rmtree(out, ignore_errors=True)
-        subprocess.run([sys.executable, str(SHARED / "corpus.py"), "-n", str(pages), "-r", str(rounds), "-s",
-                        str(seed), str(out)], check=True, stdout=subprocess.DEVNULL)
-    return out
-
-
-class Server:
-    """serve.py in the foreground as a child process; `url` is its base URL."""
-
-    def __init__(self, corpus_dir: Path) -> None:
-        subprocess.run([sys.executable, str(SHARED / "serve.py"), "switch", str(corpus_dir), "0"], check=True,
-                       stdout=subprocess.DEVNULL)
-        self.corpus = corpus_dir
-        self.proc = subprocess.Popen([sys.executable, str(SHARED / "serve.py"), "start", str(corpus_dir),
-                                      "--round", "0"], stdout=subprocess.PIPE, text=True)
-        self.url = (self.proc.stdout.readline() if self.proc.stdout else "").strip()
-        if not self.url.startswith("http://127.0.0.1"):
-            raise SystemExit(f"serve.py did not start: {self.url!r}")
-
-    def switch(self, round_no: int) -> None:
-        subprocess.run([sys.executable, str(SHARED / "serve.py"), "switch", str(self.corpus), str(round_no)],
-                       check=True, stdout=subprocess.DEVNULL)
-
-    def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout=30)
-
-
-def write_config(state: Path, base_url: str, corpus_dir: Path) -> Path:
-    """A config with one defense.gov target per corpus page, 10 fetch workers (as urlwatch), no retries."""
-    paths = (corpus_dir / "urls.txt").read_text().split()
-    import yaml  # the project's own dependency; this script runs in its venv
-
-    doc = {"snapshots_dir": "snapshots", "reports_dir": "reports", "fetch": {"retries": 0},
-           "daemon": {"workers": 10, "per_host": 10},
-           "targets": [{"name": f"p{i:05d}", "url": base_url + path, "profile": "defense.gov", "timeout": 30}
-                       for i, path in enumerate(paths, 1)]}
-    config = state / "config.yaml"
-    config.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return config
-
-
-def measure(config: Path, pages: int, run: str, truth: set[str] | None) -> Run:
-    """Run `monitor check --json` once; return wall, CPU (user+sys) and peak RSS from wait4()."""
-    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    with tempfile.TemporaryFile() as out:
-        started = time.monotonic()
-        proc = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(config), "check", "--json"],
-                                stdout=out, stderr=subprocess.DEVNULL, env=env)
-        _, _, usage = os.wait4(proc.pid, 0)  # this child's CPU and peak RSS (with its worker processes)
-        wall = time.monotonic() - started
-        out.seek(0)
-        results = json.loads(out.read() or b"[]")
-    flagged = {r["target"] for r in results if r["status"] == "changed"}
-    errors = sum(1 for r in results if r["status"] == "error")
-    tp = len(flagged & truth) if truth is not None else 0
-    return Run(pages, run, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, len(flagged), tp,
-               len(truth or ()), errors)
-
-
-def truth_of(corpus_dir: Path) -> set[str]:
-    """The target names of the pages edited in round 1."""
-    doc = json.loads((corpus_dir / "round-1" / "truth.json").read_text())
-    return {f"p{n:05d}" for n in doc["edited"]}
 
 
 def ours(corpus_dir: Path, pages: int) -> tuple[Run, Run, int]:
@@ -142,6 +55,27 @@ def peers(pages: int, corpus_dir: Path, out_json: Path) -> None:
     subprocess.run([sys.executable, str(SHARED / "peers.py"), "--pages", str(pages), "--reps", "1",
                     "--corpus", str(corpus_dir), "--cases", PEER_CASES, "--json", str(out_json),
                     "--state-root", str(WORK / "peer-state")], check=True, stdout=subprocess.DEVNULL)
+
+
+def browser_figures(corpus_dir: Path, pages: int) -> list[str]:
+    """The baseline round of the first `pages` corpus pages fetched over HTTP, then through the browser
+    (Playwright + chromium), 2 workers each (one browser per worker): rows of wall, CPU, pages/s, RSS."""
+    rows = []
+    for via in ("http", "browser"):
+        server = Server(corpus_dir)
+        state = Path(tempfile.mkdtemp(prefix=f"monitor-bench-{via}-", dir=WORK))
+        try:
+            run = measure(write_config(state, server.url, corpus_dir, pages=pages, via=via, workers=2), pages,
+                          "baseline", None)
+        finally:
+            server.stop()
+            shutil.rmtree(state, ignore_errors=True)
+        if run.errors:
+            raise SystemExit(f"fetch via {via}: {run.errors} of {pages} pages failed (is chromium installed?)")
+        rows.append(f"| via {via}, {pages} pages, baseline round, 2 workers | {run.wall:.2f} | {run.cpu:.2f} | "
+                    f"{pages / run.wall:.0f} | {run.cpu / pages * 1000:.1f} | {run.rss_mib:.0f} |")
+    return ["", "| browser beside HTTP (1 run each) | wall s | CPU s | pages/s | CPU ms/page | peak RSS MiB |",
+            "|---|---|---|---|---|---|", *rows]
 
 
 def equivalence(corpus_dir: Path) -> tuple[int, int]:
@@ -275,6 +209,7 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--scale", type=int, default=2000, help="also run ours on this many pages (0: skip)")
     parser.add_argument("--no-peers", action="store_true", help="only this project")
+    parser.add_argument("--browser", type=int, default=100, help="pages fetched through the browser (0: skip)")
     parser.add_argument("--md", type=Path, help="write the table here too")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
@@ -312,6 +247,8 @@ def main() -> None:
         lines += [_row(f"monitor, {args.scale} pages, diff round (1 run)", [d]),
                   _row(f"monitor, {args.scale} pages, baseline round (1 run)", [b])]
     compared, mismatches = equivalence(corpus_dir)
+    if args.browser:
+        lines += browser_figures(corpus_dir, min(args.browser, args.pages))
     lines.append("")
     for phase, runs in (("diff", diff_runs), ("baseline", base_runs)):
         ours_rate = args.pages / statistics.median(r.wall for r in runs)

@@ -54,6 +54,12 @@ class SoftNotFoundError(HTTPStatusError):
     kind = "soft-404"
 
 
+class BrowserUnavailableError(FetchError):
+    """The browser for a browser fetch cannot start (not installed, Playwright missing, a bad binary)."""
+
+    kind = "browser"
+
+
 class BadContentError(FetchError):
     """The response is not usable page content: not HTML, empty, or over the size cap."""
 

@@ -48,6 +48,12 @@ class Target:
     keep_raw: int | None = 2  # raw bodies kept for the newest N snapshots (None: all)
     chrome: Literal["chrome", "content"] = "chrome"  # a change confined to site chrome: no alarm, or content
     via: Literal["http", "browser", "auto"] = "http"  # auto: HTTP, then the browser when a wall answers
+    source: Literal["live", "archive"] = "live"  # archive: the web archive's newest capture, not the site
+
+    @property
+    def uses_archive(self) -> bool:
+        """True if a check of this target may ask the web archive (its source, or its fallback)."""
+        return self.source == "archive" or self.archive_fallback
 
 
 @dataclass(frozen=True)

@@ -105,7 +105,7 @@ def test_a_page_that_changes_back_is_a_change_again(config: Path, server: PageSe
 @pytest.mark.parametrize(("page", "message"), [
     (Page(page_html(NATO), delay=3.0), f"{NATO}: error: read timeout after 1s"),
     (Page(b"<h1>Internal Server Error</h1>", status=500), f"{NATO}: error: HTTP 500 Internal Server Error"),
-    (Page(AKAMAI, status=403), f"{NATO}: error: HTTP 403: CDN block page"),
+    (Page(AKAMAI, status=403), f"{NATO}: error: HTTP 403 in the browser: CDN block page"),  # via auto
     (Page(b"%PDF-1.4", content_type="application/pdf"), f"{NATO}: error: not HTML (Content-Type application/pdf)"),
     (Page(b"<html><body><h1>Page not found</h1></body></html>", status=404), f"{NATO}: error: HTTP 404 Not Found"),
     (Page(b"<html><body><h1>Moved to a new site</h1></body></html>"),

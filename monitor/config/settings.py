@@ -76,7 +76,11 @@ class _KeepSchema(_Schema):
 
 
 class _TargetFetchSchema(_Schema):
-    via: Literal["http", "browser", "auto"] = "http"
+    via: Literal["http", "browser", "auto"] | None = None  # default: auto for defense.gov, http otherwise
+
+
+# Sites known to answer plain clients with a bot wall: their profile fetches with `auto` unless told otherwise.
+DEFAULT_VIA = {"defense.gov": "auto"}
 
 
 class _TargetSchema(_Schema):
@@ -97,6 +101,7 @@ class _TargetSchema(_Schema):
     archive: TargetArchiveSchema | None = None
     chrome: Literal["chrome", "content"] = "chrome"
     fetch: _TargetFetchSchema | None = None
+    source: Literal["live", "archive"] = "live"
 
     @field_validator("name")
     @classmethod
@@ -160,6 +165,8 @@ class _TargetSchema(_Schema):
     def _schedule(self) -> _TargetSchema:
         if self.every is not None and self.cron is not None:
             raise ValueError("give either 'every' or 'cron', not both")
+        if self.source == "archive" and (self.fetch is not None or (self.archive and self.archive.fallback)):
+            raise ValueError("'source: archive' reads the web archive only: leave out 'fetch' and 'archive.fallback'")
         return self
 
 
@@ -248,7 +255,9 @@ def parse_settings(source: str, path: Path | None = None, base_dir: Path | None 
 
 def _to_settings(schema: _ConfigSchema, path: Path | None, base: Path) -> Settings:
     targets = tuple(
-        Target(**{**t.model_dump(exclude={"archive", "fetch"}), "via": t.fetch.via if t.fetch else "http",
+        Target(**{**t.model_dump(exclude={"archive", "fetch"}),
+                  "via": "http" if t.source == "archive"
+                  else (t.fetch.via if t.fetch else None) or DEFAULT_VIA.get(t.profile, "http"),
                   "every": t.every if (t.every or t.cron) else DEFAULT_EVERY,
                   "keep": Retention(t.keep.count, t.keep.age) if t.keep else None,
                   "archive_fallback": bool(t.archive and t.archive.fallback)})

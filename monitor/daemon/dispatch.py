@@ -30,8 +30,12 @@ class Dispatcher:
     """Runs `work(target)` on a pool of `workers` threads, at most `per_host` at once per host."""
 
     def __init__(self, work: Callable[[Target], object], *, workers: int, per_host: int, host_delay: float,
-                 sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic) -> None:
+                 sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic,
+                 finish: Callable[[], None] | None = None) -> None:
+        """`finish`, if given, runs once in every worker thread when the pool shuts down (after all its work)."""
         self._work = work
+        self._workers = workers
+        self._finish = finish
         self._per_host = per_host
         self._host_delay = host_delay
         self._last_start: dict[str, float] = {}
@@ -111,7 +115,29 @@ class Dispatcher:
         """Wait until every submitted check has run, then shut the pool down."""
         with self._cond:
             self._cond.wait_for(lambda: not self._queued)
+        self._finish_threads()
         self._pool.shutdown(wait=True)
+
+    def _finish_threads(self, timeout: float = 30.0) -> None:
+        """Run `finish` in each worker thread: one task per thread, each holding its thread at a barrier until
+        all are running, so no thread takes two (thread-bound resources, like Playwright's, are freed)."""
+        if self._finish is None:
+            return
+        barrier = threading.Barrier(self._workers)
+        finish = self._finish
+
+        def one() -> None:
+            try:
+                barrier.wait(timeout)
+            except threading.BrokenBarrierError:
+                logger.debug("a worker thread was still busy; finishing it anyway")
+            try:
+                finish()
+            except Exception:
+                logger.exception("finishing a worker thread")
+
+        for future in [self._pool.submit(one) for _ in range(self._workers)]:
+            future.result()
 
     def close(self, grace: float) -> bool:
         """Stop taking work, drop what is waiting, wait up to `grace` s for running checks; return True if all ended."""
@@ -121,5 +147,7 @@ class Dispatcher:
                 self._queued.discard(name)
             self._pending.clear()
             ended = self._cond.wait_for(lambda: self._running == 0, timeout=grace)
+        if ended:
+            self._finish_threads()
         self._pool.shutdown(wait=ended, cancel_futures=True)
         return ended

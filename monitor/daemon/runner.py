@@ -21,7 +21,7 @@ from dataclasses import replace
 from monitor.check import CheckContext, check_target
 from monitor.clock import Clock, utcnow
 from monitor.daemon.dispatch import Dispatcher, host_of
-from monitor.fetch import Archive, Fetcher
+from monitor.fetch import Archive, Fetcher, stop_thread
 from monitor.models import CheckResult, RunReport, Settings, Target
 from monitor.notify import Outbox, notify
 from monitor.report import SiteUpdates
@@ -45,7 +45,7 @@ def _check_all(settings: Settings, targets: list[Target], site: SiteUpdates, clo
     lock = threading.Lock()
     results: dict[str, CheckResult] = {}
     archive = Archive(settings.archive, settings.fetch, sleep=sleep, clock=clock) \
-        if any(t.archive_fallback for t in targets) else None
+        if any(t.uses_archive for t in targets) else None
 
     def work(target: Target) -> None:
         fetcher = getattr(local, "fetcher", None)
@@ -66,13 +66,16 @@ def _check_all(settings: Settings, targets: list[Target], site: SiteUpdates, clo
                 work(target)
         else:
             dispatcher = Dispatcher(work, workers=settings.daemon.workers, per_host=settings.daemon.per_host,
-                                    host_delay=0.0, sleep=sleep)
+                                    host_delay=0.0, sleep=sleep, finish=stop_thread)
             for target in targets:
                 dispatcher.submit(target)
             dispatcher.join()
     finally:
         for fetcher in fetchers:
             fetcher.close()
+        # A browser started for this run ends with it (each pool thread stops its own when the pool ends:
+        # Playwright's sync API can only be stopped from the thread that started it).
+        stop_thread()
         if archive is not None:
             archive.close()
     return results

@@ -23,7 +23,7 @@ from monitor.clock import Clock, utcnow
 from monitor.config import load_settings
 from monitor.daemon.dispatch import Dispatcher
 from monitor.errors import ConfigError, LockedError, MonitorError, TransientFetchError
-from monitor.fetch import Archive, Fetcher
+from monitor.fetch import Archive, Fetcher, stop_thread
 from monitor.models import Settings, Target
 from monitor.notify import Outbox, notify
 from monitor.report import SiteUpdates, publish
@@ -101,7 +101,7 @@ class Daemon:
         self._scheduler = BackgroundScheduler(timezone=UTC, executors={"default": JobExecutor(2)})
         daemon = settings.daemon
         self._dispatcher = Dispatcher(self._check, workers=daemon.workers, per_host=daemon.per_host,
-                                      host_delay=daemon.host_delay)
+                                      host_delay=daemon.host_delay, finish=stop_thread)
         self._outbox = Outbox(settings.snapshots_dir, settings.reports_dir, settings.email)
         self._site = SiteUpdates(settings.reports_dir, self.store)
         self._archive = Archive(settings.archive, settings.fetch, clock=clock)  # for archive.fallback targets
@@ -211,7 +211,7 @@ class Daemon:
         with Fetcher(settings.fetch, clock=self._clock, sleep=self._retry_wait) as fetcher:
             ctx = CheckContext(fetcher=fetcher, store=self.store, reports_dir=settings.reports_dir,
                                clock=self._clock, lock_wait=settings.daemon.lock_wait, site=self._site,
-                               archive=self._archive if target.archive_fallback else None)
+                               archive=self._archive if target.uses_archive else None)
             result = check_target(target, ctx)
         if self.settings.email.enabled:
             try:

@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 
 from monitor.clock import Clock, utcnow
 from monitor.errors import (
+    BadContentError,
     BlockedError,
     FetchError,
     HTTPStatusError,
@@ -183,27 +184,45 @@ class Archive:
         """Return the capture's raw body (id_ replay), checked like a live page. Raises FetchError."""
         return self.get(f"{self.settings.url}/web/{capture.timestamp}id_/{capture.original}", html=True)
 
-    def newest_after(self, url: str, after: datetime | None) -> Capture | None:
-        """Return the newest capture of `url` taken after `after` (any, if None), or None. Raises FetchError."""
-        since = after + timedelta(seconds=1) if after else None
-        newer = [c for c in self.captures(url, since=since) if after is None or c.taken_at > after]
-        return newer[-1] if newer else None
+    def newest_after(self, url: str, after: datetime | None, count: int = 1) -> list[Capture]:
+        """Return up to `count` of the newest captures of `url` taken after `after` (any, if None), newest
+        first. Raises FetchError.
+
+        One CDX request: `limit=-N` asks for the last N rows only, `fastLatest` lets the archive find them quickly.
+        """
+        params = {"url": url, "output": "json", "filter": "statuscode:200", "limit": str(-count),
+                  "fastLatest": "true"}
+        if after is not None:
+            params["from"] = cdx_time(after + timedelta(seconds=1))
+        body = self.get(f"{self.settings.url}/cdx/search/cdx?{urlencode(params)}", html=False).body
+        newer = [c for c in parse_cdx(body)[0] if after is None or c.taken_at > after]
+        return sorted(newer, key=lambda c: c.timestamp, reverse=True)[:count]
+
+
+# An archived capture can itself be a CDN block page or a soft 404: the newest few are tried, newest first.
+TRIED_CAPTURES = 3
 
 
 def from_archive(archive: Archive, target: Target, after: datetime | None, also: str | None = None) -> Fetched | None:
-    """Return the newest capture of the target taken after `after`, as a page fetched at its capture time
+    """Return the newest usable capture of the target taken after `after`, as a page fetched at its capture time
     (None if there is none). The archive is asked about the configured URL, then about `also` (where the page
-    was last found: after a move, the archive may know it only there). Raises FetchError."""
-    capture = None
+    was last found: after a move, the archive may know it only there). A capture that replays as a block page
+    or a soft 404 is passed over for the one before it. Raises FetchError."""
+    captures: list[Capture] = []
     for url in dict.fromkeys(u for u in (target.url, also) if u):
-        capture = archive.newest_after(url, after)
-        if capture is not None:
+        captures = archive.newest_after(url, after, TRIED_CAPTURES)
+        if captures:
             break
-    if capture is None:
-        return None
-    fetched = archive.replay(capture)
-    return replace(fetched, url=target.url, final_url=target.url, fetched_at=capture.taken_at, source="archive",
-                   via="archive", origin=capture.key, etag=None, last_modified=None)
+    for capture in captures:
+        try:
+            fetched = archive.replay(capture)
+        except (BlockedError, SoftNotFoundError, BadContentError) as exc:
+            logger.warning("%s: the archive's capture of %s is not the page (%s)", target.name,
+                           capture.taken_at, exc)
+            continue
+        return replace(fetched, url=target.url, final_url=target.url, fetched_at=capture.taken_at,
+                       source="archive", via="archive", origin=capture.key, etag=None, last_modified=None)
+    return None
 
 
 def fallback_fetch(archive: Archive, target: Target, after: datetime | None, failure: FetchError,

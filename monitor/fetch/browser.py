@@ -19,7 +19,13 @@ import time
 from typing import Any
 
 from monitor.clock import Clock, utcnow
-from monitor.errors import BadContentError, BlockedError, FetchError, HTTPStatusError, TransientFetchError
+from monitor.errors import (
+    BadContentError,
+    BlockedError,
+    BrowserUnavailableError,
+    HTTPStatusError,
+    TransientFetchError,
+)
 from monitor.fetch.blockpage import blocked_reason, check_content
 from monitor.models import Fetched, FetchSettings, Target
 
@@ -61,7 +67,8 @@ def _playwright() -> Any:
         try:
             from playwright.sync_api import sync_playwright
         except ImportError as exc:
-            raise FetchError(f"browser fetch needs Playwright ({exc}); run `make check` to install it") from exc
+            raise BrowserUnavailableError(f"browser fetch needs Playwright ({exc}); run `make check` to install it") \
+                from exc
         _thread.playwright = sync_playwright().start()
     return _thread.playwright
 
@@ -95,8 +102,8 @@ class Browser:
         except PlaywrightError as exc:
             self.close()
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise FetchError(f"cannot start the browser {self.settings.browser!r}: {first} (`make check` installs "
-                             "Debian's chromium; or set MONITOR_CHROMIUM)") from exc
+            raise BrowserUnavailableError(f"cannot start the browser {self.settings.browser!r}: {first} "
+                                          "(`make check` installs Debian's chromium; or set MONITOR_CHROMIUM)") from exc
         self._pages = 0
         return self._browser
 
@@ -112,7 +119,7 @@ class Browser:
     def fetch(self, target: Target) -> Fetched:
         """Return the target's page as the browser renders it. Raises TransientFetchError (did not load, the
         browser crashed), BlockedError (a wall the browser cannot pass either), HTTPStatusError,
-        BadContentError, or FetchError when the browser cannot start."""
+        BadContentError, or BrowserUnavailableError when the browser cannot start."""
         from playwright.sync_api import Error as PlaywrightError
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
 

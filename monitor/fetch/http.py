@@ -20,6 +20,7 @@ from monitor.clock import Clock, utcnow
 from monitor.errors import (
     BadContentError,
     BlockedError,
+    BrowserUnavailableError,
     FetchError,
     HTTPStatusError,
     TransientFetchError,
@@ -97,7 +98,11 @@ class Fetcher:
             if target.via != "auto":
                 raise
             logger.info("%s: %s over plain HTTP; trying the browser", target.name, exc)
-            fetched = self._browser_fetch(target)
+            try:
+                fetched = self._browser_fetch(target)
+            except BrowserUnavailableError as unavailable:  # still blocked (the archive fallback applies)
+                raise BlockedError(f"{exc}; the browser that could pass it is unavailable: {unavailable}",
+                                   exc.status) from unavailable
             self._browser_hosts[host] = time.monotonic() + self.settings.browser_memory
             return fetched
 

@@ -164,3 +164,19 @@ def test_email_section_defaults_and_secrets_never_in_the_file() -> None:
         parse_settings(GOOD + "email: {enabled: true}\n")
     with pytest.raises(ConfigError, match="is not an email address"):
         parse_settings(GOOD + "email: {to: [nobody]}\n")
+
+
+def test_the_defense_gov_profile_fetches_via_auto_unless_told_otherwise() -> None:
+    settings = parse_settings("targets:\n"
+                              "  - {name: a, url: 'https://www.war.gov/x', profile: defense.gov}\n"
+                              "  - {name: b, url: 'https://www.war.gov/y', profile: defense.gov, fetch: {via: http}}\n"
+                              "  - {name: c, url: 'https://x.org/'}\n"
+                              "  - {name: d, url: 'https://x.org/d', fetch: {via: browser}}\n"
+                              "  - {name: e, url: 'https://www.war.gov/z', profile: defense.gov, source: archive}\n")
+    assert [(t.via, t.source) for t in settings.targets] == [
+        ("auto", "live"), ("http", "live"), ("http", "live"), ("browser", "live"), ("http", "archive")]
+    assert settings.targets[4].uses_archive and not settings.targets[0].uses_archive
+    with pytest.raises(ConfigError, match="'source: archive' reads the web archive only"):
+        parse_settings("targets: [{name: a, url: 'https://x.org/', source: archive, archive: {fallback: true}}]")
+    with pytest.raises(ConfigError, match="source"):
+        parse_settings("targets: [{name: a, url: 'https://x.org/', source: wayback}]")

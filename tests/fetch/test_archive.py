@@ -93,6 +93,9 @@ def archive_server() -> Iterator[FakeArchive]:
                 rows = [r for i, r in enumerate(rows) if i == 0 or rows[i - 1][5] != r[5]]
             start = int(query.get("resumeKey", ["0"])[0])
             limit = int(query.get("limit", ["1000"])[0])
+            if limit < 0:  # the last -limit rows (the CDX server's "newest N")
+                return Page(json.dumps([header, *rows[limit:]]).encode(), content_type="application/json",
+                            validators=False)
             page = [header, *rows[start:start + limit]]
             if start + limit < len(rows) and query.get("showResumeKey") == ["true"]:
                 page += [[], [str(start + limit)]]
@@ -246,3 +249,53 @@ def test_the_fallback_also_asks_the_archive_where_the_page_was_last_found(archiv
         assert result.status == "changed" and result.via == "archive", result
         asked = [q["url"] for q in archive_server.cdx_queries]
         assert asked[0] == [live.url("/page")] and [LIVE] in asked
+
+
+def test_a_target_with_source_archive_follows_the_newest_capture_on_schedule(archive_server: FakeArchive,
+                                                                             tmp_path: Path) -> None:
+    with PageServer() as live:
+        live.set("/page", Page(b"the live site must not be asked", status=500, validators=False))
+        url = live.url("/page")
+        for row in archive_server.rows:
+            row[2] = url
+        newest = archive_server.rows.pop()  # the second edit is not archived yet
+        for ts, _, _ in CAPTURES:
+            archive_server.server.set(f"/web/{ts}id_/{url}", fake_replay(archive_server, ts))
+        config = tmp_path / "config.yaml"
+        config.write_text(f"archive_url: {archive_server.url}\narchive: {{min_interval: 0, backoff: 0.05}}\n"
+                          f"targets:\n  - {{name: {NATO}, url: '{url}', profile: defense.gov, source: archive}}\n")
+
+        def check_json() -> dict[str, Any]:
+            out = CliRunner().invoke(cli, ["--config", str(config), "check", "--json"])
+            assert out.exit_code in (0, 1), out.output
+            return json.loads(out.stdout)[0]
+
+        first = check_json()
+        assert first["status"] == "new" and first["via"] == "archive", first
+        assert "capture of 2020-01-11 12:00 UTC" in first["note"], "the archived block page was passed over"
+        store = SnapshotStore(tmp_path / "snapshots")
+        assert store.latest(NATO).source == "archive" and store.latest(NATO).origin == "wayback:20200111120000:CCCC"
+        assert archive_server.cdx_queries[-1]["limit"] == ["-3"], "one CDX request for the newest captures"
+        assert archive_server.replays == {"20200112120000": 1, "20200111120000": 1}
+        second = check_json()
+        assert second["status"] == "unchanged" and "no capture newer than 2020-01-11 12:00 UTC" in second["note"]
+        assert archive_server.cdx_queries[-1]["from"] == ["20200111120001"]
+        archive_server.rows.append(newest)
+        third = check_json()
+        assert third["status"] == "changed" and "capture of 2020-01-15 12:00 UTC" in third["note"], third
+        assert store.latest(NATO).taken_at == datetime(2020, 1, 15, 12, tzinfo=UTC)
+        assert archive_server.replays["20200115120000"] == 1
+        assert live.requests == [], "a source: archive target never asks the live site"
+
+
+def test_source_archive_without_captures_is_an_error_and_cannot_be_mixed_with_live_fetching(
+        archive_server: FakeArchive, tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    url = "http://127.0.0.1:9/never-archived"
+    config.write_text(f"archive_url: {archive_server.url}\narchive: {{min_interval: 0}}\n"
+                      f"targets:\n  - {{name: gone, url: '{url}', source: archive}}\n")
+    out = CliRunner().invoke(cli, ["--config", str(config), "check"])
+    assert out.exit_code == 2 and f"the web archive has no capture of {url}" in out.output, out.output
+    config.write_text(f"targets:\n  - {{name: gone, url: '{url}', source: archive, fetch: {{via: browser}}}}\n")
+    out = CliRunner().invoke(cli, ["--config", str(config), "status"])
+    assert out.exit_code == 2 and "'source: archive' reads the web archive only" in out.output, out.output

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -31,11 +32,13 @@ SCRIPTED = (b'<html><head><title>T</title></head><body><h1 class="maintitle">Scr
 
 class Site:
     """A loopback site: /wall lets in only a client that ran its script; /scripted builds its body by script;
-    /hang never answers. Counts the requests that came from a browser and from a plain client."""
+    /hang never answers; /kill runs `on_kill` mid-request. Counts the requests that came from a browser and
+    from a plain client."""
 
     def __init__(self) -> None:
         self.browser_hits = self.plain_hits = 0
         self.stop = threading.Event()
+        self.on_kill: Callable[[], None] = lambda: None
         site = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -46,6 +49,10 @@ class Site:
                     site.plain_hits += 1
                 if self.path == "/hang":
                     site.stop.wait(15)
+                    return
+                if self.path == "/kill":  # the browser dies while it waits for this answer
+                    site.on_kill()
+                    site.stop.wait(2)
                     return
                 if self.path == "/scripted":
                     self._send(200, SCRIPTED)
@@ -140,8 +147,12 @@ def test_a_missing_browser_is_one_clear_error(site: Site, tmp_path: Path) -> Non
     settings = FetchSettings(user_agent=DEFAULT_USER_AGENT, retries=0, browser=str(tmp_path / "no-chromium"))
     with Fetcher(settings) as lonely:
         result, _ = check(lonely, tmp_path, Target(name="x", url=site.url("/scripted"), via="browser"))
-    assert result.status == "error" and "cannot start the browser" in result.error
+    assert result.status == "error" and result.error_kind == "browser" and "cannot start the browser" in result.error
     assert "`make check` installs Debian's chromium" in result.error
+    with Fetcher(settings) as lonely:  # via auto behind a wall: still blocked (so the archive fallback applies)
+        walled, _ = check(lonely, tmp_path / "auto", Target(name="w", url=site.url("/wall"), via="auto"))
+    assert walled.status == "error" and walled.error_kind == "blocked", walled
+    assert "the browser that could pass it is unavailable: cannot start the browser" in walled.error
 
 
 def _descendants(pid: int) -> list[int]:
@@ -175,18 +186,32 @@ def _chromium_rss_kib(pid: int) -> int:
 
 def test_a_killed_browser_is_an_error_result_and_the_next_check_starts_a_new_one(
         site: Site, tmp_path: Path) -> None:
+    def chromium() -> set[int]:
+        return {p for p in _descendants(os.getpid()) if "chrom" in _comm(p)}
+
+    others = chromium()  # browsers of other tests' fixtures are left alone
+
+    def kill() -> None:
+        mine = chromium() - others
+        assert mine, "a chromium process runs under this test"
+        for pid in mine:
+            os.kill(pid, 9)
+
+    site.on_kill = kill
     with Fetcher(FetchSettings(user_agent=DEFAULT_USER_AGENT, retries=0, browser=CHROMIUM)) as own:
         target = Target(name="scripted", url=site.url("/scripted"), profile="defense.gov", timeout=10, via="browser")
         assert check(own, tmp_path / "1", target)[0].status == "new"
-        browsers = [p for p in _descendants(os.getpid()) if "chrom" in Path(f"/proc/{p}/comm").read_text()]
-        assert browsers, "a chromium process runs under this test"
-        for pid in browsers:
-            os.kill(pid, 9)
-        time.sleep(0.3)
-        crashed, _ = check(own, tmp_path / "2", target)
-        assert crashed.status == "error" and crashed.error_kind == "network" and "browser" in crashed.error
+        crashed, _ = check(own, tmp_path / "2", replace(target, url=site.url("/kill")))
+        assert crashed.status == "error" and crashed.error_kind == "network" and "browser" in crashed.error, crashed
         again, store = check(own, tmp_path / "3", target)
         assert again.status == "new" and "Only a browser" in store.read_text(store.latest("scripted"))
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text()
+    except OSError:
+        return ""
 
 
 @pytest.mark.timeout(240)
@@ -196,8 +221,26 @@ def test_many_pages_through_one_browser_keep_its_memory_flat(site: Site, fetcher
     for _ in range(20):
         check_target(target, ctx)
     settled = _chromium_rss_kib(os.getpid())
-    for _ in range(100):  # each browser fetch waits 0.5 s for the network to go quiet: 120 pages, not 200
+    for _ in range(180):  # 200 pages in all (~0.25 s each), about MAX_PAGES: at most one restart on the way
         assert check_target(target, ctx).status == "unchanged"
     after = _chromium_rss_kib(os.getpid())
-    print(f"chromium RSS after 20 pages: {settled} KiB, after 120: {after} KiB")
+    print(f"chromium RSS after 20 pages: {settled} KiB, after 200: {after} KiB")
     assert settled > 0 and after < settled * 1.5 + 50_000, (settled, after)
+
+
+def test_a_one_off_run_on_worker_threads_leaves_no_browser_behind(site: Site, tmp_path: Path) -> None:
+    from monitor.config.settings import parse_settings
+    from monitor.daemon import run_checks
+
+    def chromium() -> set[int]:
+        return {p for p in _descendants(os.getpid()) if "chrom" in _comm(p) or "node" in _comm(p)}
+
+    others = chromium()
+    targets = "".join(f"  - {{name: s{i}, url: '{site.url('/scripted')}?{i}', profile: defense.gov, "
+                      f"fetch: {{via: browser}}}}\n" for i in range(3))
+    settings = parse_settings(f"fetch: {{browser: {CHROMIUM}, retries: 0}}\ndaemon: {{workers: 2, per_host: 2}}\n"
+                              f"targets:\n{targets}", base_dir=tmp_path)
+    report = run_checks(settings, settings.targets, processes=1)
+    assert [r.status for r in report.results] == ["new"] * 3, [r.error for r in report.results]
+    time.sleep(0.2)
+    assert chromium() - others == set(), "each worker thread stopped its browser and Playwright driver"
