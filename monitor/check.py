@@ -15,16 +15,13 @@ from pathlib import Path
 from monitor.clock import Clock, utcnow
 from monitor.diff import diff, diff_meta
 from monitor.errors import (
-    BlockedError,
-    FetchError,
     HTTPStatusError,
     MonitorError,
     ReportError,
-    TransientFetchError,
 )
 from monitor.events import on_failure, on_success
 from monitor.extract import cut_target, describe, extract, is_chrome, locate
-from monitor.fetch import Archive, Fetcher, fallback_fetch, from_archive, read_html
+from monitor.fetch import Archive, Fetcher, page_for, read_html, source_note
 from monitor.models import (
     Change,
     ChangeReport,
@@ -122,47 +119,11 @@ def _read_state(store: SnapshotStore, name: str) -> tuple[TargetState, MonitorEr
 def _check(target: Target, ctx: CheckContext, state: TargetState) -> _Outcome:
     """Fetch and compare the target; store a snapshot when its text or details changed. Raises MonitorError."""
     previous = ctx.store.latest(target.name)
-    if target.source == "archive":
-        fetched = _from_archive(target, ctx, previous)
-        if fetched.not_modified:
-            return _Outcome("unchanged", fetched, previous, fingerprint=_fingerprint_of(state),
-                            note=f"no capture newer than {previous.taken_at:%Y-%m-%d %H:%M} UTC in the web archive"
-                            if previous else None)
-        return _archive_note(_compare(target, ctx, state, previous, fetched), fetched)
-    try:
-        fetched = ctx.fetcher.fetch(target, state.validators if previous else None)
-        if fetched.not_modified and previous is not None and fetched.final_url != (previous.final_url or target.url):
-            # A 304 from where a redirect now leads (the site moved, the same validators): read it whole
-            fetched = ctx.fetcher.fetch(target, None)
-    except (BlockedError, TransientFetchError) as exc:
-        if not target.archive_fallback or ctx.archive is None:
-            raise
-        fetched = fallback_fetch(ctx.archive, target, previous.taken_at if previous else None, exc,
-                                 also=previous.final_url if previous else None)
-    return _archive_note(_compare(target, ctx, state, previous, fetched), fetched)
-
-
-def _from_archive(target: Target, ctx: CheckContext, previous: Snapshot | None) -> Fetched:
-    """Return the web archive's newest capture of a `source: archive` target taken after the newest snapshot,
-    or a not-modified answer when there is none. Raises FetchError (also when the archive has no capture at all).
-    """
-    if ctx.archive is None:
-        raise FetchError("no web archive client for a 'source: archive' target")
-    after = previous.taken_at if previous else None
-    fetched = from_archive(ctx.archive, target, after, also=previous.final_url if previous else None)
-    if fetched is not None:
-        return fetched
-    if previous is None:
-        raise FetchError(f"the web archive has no capture of {target.url}")
-    return Fetched(url=target.url, final_url=previous.final_url or target.url, status=previous.status or 200,
-                   fetched_at=ctx.clock(), not_modified=True, source="archive", via="archive")
-
-
-def _archive_note(outcome: _Outcome, fetched: Fetched) -> _Outcome:
-    """Return the outcome with a note naming the capture when the page came from the web archive."""
-    if fetched.source != "archive":
+    fetched = page_for(target, ctx.fetcher, ctx.archive, previous, state.validators if previous else None, ctx.clock)
+    outcome = _compare(target, ctx, state, previous, fetched)
+    note = source_note(fetched, previous)
+    if note is None:
         return outcome
-    note = f"content from the web archive, capture of {fetched.fetched_at:%Y-%m-%d %H:%M} UTC"
     return replace(outcome, note=f"{outcome.note}; {note}" if outcome.note else note)
 
 

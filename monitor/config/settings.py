@@ -1,30 +1,29 @@
-"""Read config.yaml once into Settings + Targets; every default lives here; errors name the key path and line."""
+"""Read config.yaml once into Settings (targets.py makes each Target); errors name the key path and line."""
 
 from __future__ import annotations
 
 import logging
 import os
-import re
 import shutil
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator
 
 from monitor.config.archive import (
     DEFAULT_ARCHIVE_URL,
     ArchiveSchema,
-    TargetArchiveSchema,
     check_archive_url,
     to_archive_settings,
 )
-from monitor.config.checks import MAX_CONFIG_BYTES, check_pattern, check_selector, check_url, type_message
+from monitor.config.checks import MAX_CONFIG_BYTES, type_message
 from monitor.config.email import EmailSchema, to_email_settings
+from monitor.config.targets import StrictSchema, TargetSchema, to_target
 from monitor.config.yaml_lines import dotted, duplicate_keys, line_of
 from monitor.errors import ConfigError
-from monitor.models import NAME_RE, DaemonSettings, FetchSettings, Retention, Settings, Target
+from monitor.models import DaemonSettings, FetchSettings, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -32,145 +31,11 @@ DEFAULT_EVERY = timedelta(hours=6)
 DEFAULT_USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 )
-_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 PROFILES = ("generic", "defense.gov")
-MAX_DURATION_DAYS = 36500
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml, ten times faster, when PyYAML has it
 
 
-def parse_duration(value: str | int | float) -> timedelta:
-    """Return the timedelta for `30s`, `15m`, `6h`, `1d` or a number of seconds; raise ValueError otherwise."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = float(value)
-    else:
-        match = _DURATION_RE.match(str(value))
-        if not match:
-            raise ValueError(f"{value!r} is not a duration like 30s, 15m, 6h or 1d")
-        seconds = float(match.group(1)) * _UNITS[match.group(2)]
-    if seconds < 1:
-        raise ValueError("must be at least 1 second")
-    if not seconds <= MAX_DURATION_DAYS * 86400:  # also NaN and infinity
-        raise ValueError(f"must be at most {MAX_DURATION_DAYS} days")
-    return timedelta(seconds=seconds)
-
-
-class _Schema(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-
-
-class _KeepSchema(_Schema):
-    count: Annotated[int, Field(ge=1)] | None = None
-    age: timedelta | None = None
-
-    @field_validator("age", mode="before")
-    @classmethod
-    def _age(cls, value: Any) -> timedelta | None:
-        return None if value is None else parse_duration(value)
-
-    @model_validator(mode="after")
-    def _some(self) -> _KeepSchema:
-        if self.count is None and self.age is None:
-            raise ValueError("give 'count' and/or 'age' (or leave 'keep' out to keep everything)")
-        return self
-
-
-class _TargetFetchSchema(_Schema):
-    via: Literal["http", "browser", "auto"] | None = None  # default: auto for defense.gov, http otherwise
-
-
-# Sites known to answer plain clients with a bot wall: their profile fetches with `auto` unless told otherwise.
-DEFAULT_VIA = {"defense.gov": "auto"}
-
-
-class _TargetSchema(_Schema):
-    name: str
-    url: str
-    profile: Literal["generic", "defense.gov"] = "generic"
-    every: timedelta | None = None
-    cron: str | None = None
-    timeout: Annotated[float, Field(gt=0, le=600)] = 30.0
-    headers: dict[str, str] = Field(default_factory=dict)
-    select: str | None = None
-    exclude: tuple[str, ...] = ()
-    ignore: tuple[str, ...] = ()
-    error_threshold: Annotated[int, Field(ge=1, le=1000)] = 3
-    compare_versions: Annotated[int, Field(ge=1, le=50)] = 1
-    keep: _KeepSchema | None = None
-    keep_raw: Annotated[int, Field(ge=0, le=100000)] | None = 2
-    archive: TargetArchiveSchema | None = None
-    chrome: Literal["chrome", "content"] = "chrome"
-    fetch: _TargetFetchSchema | None = None
-    source: Literal["live", "archive"] = "live"
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not NAME_RE.match(value):
-            raise ValueError("must be 1-64 characters of a-z, 0-9 and '-', not starting or ending with '-'")
-        return value
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        return check_url(value)
-
-    @field_validator("every", mode="before")
-    @classmethod
-    def _every(cls, value: Any) -> timedelta | None:
-        return None if value is None else parse_duration(value)
-
-    @field_validator("cron")
-    @classmethod
-    def _cron(cls, value: str | None) -> str | None:
-        if value is not None:
-            from apscheduler.triggers.cron import CronTrigger
-
-            try:
-                CronTrigger.from_crontab(value)
-            except ValueError as exc:
-                raise ValueError(f"{value!r} is not a 5-field cron expression: {exc}") from None
-        return value
-
-    @field_validator("headers")
-    @classmethod
-    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
-        for key, val in value.items():
-            if not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", key) or re.search(r"[\r\n\0]", val):
-                raise ValueError(f"header {key!r} has an invalid name or a line break in its value")
-        return value
-
-    @field_validator("select")
-    @classmethod
-    def _select(cls, value: str | None) -> str | None:
-        if value is not None:
-            check_selector(value)
-        return value
-
-    @field_validator("exclude")
-    @classmethod
-    def _exclude(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for selector in value:
-            check_selector(selector)
-        return value
-
-    @field_validator("ignore")
-    @classmethod
-    def _ignore(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for pattern in value:
-            check_pattern(pattern)
-        return value
-
-    @model_validator(mode="after")
-    def _schedule(self) -> _TargetSchema:
-        if self.every is not None and self.cron is not None:
-            raise ValueError("give either 'every' or 'cron', not both")
-        if self.source == "archive" and (self.fetch is not None or (self.archive and self.archive.fallback)):
-            raise ValueError("'source: archive' reads the web archive only: leave out 'fetch' and 'archive.fallback'")
-        return self
-
-
-class _FetchSchema(_Schema):
+class _FetchSchema(StrictSchema):
     user_agent: str = DEFAULT_USER_AGENT
     retries: Annotated[int, Field(ge=0, le=10)] = 2
     backoff: Annotated[float, Field(ge=0, le=600)] = 2.0
@@ -181,7 +46,7 @@ class _FetchSchema(_Schema):
     browser_memory: Annotated[float, Field(ge=0, le=30 * 86400)] = 86400.0
 
 
-class _DaemonSchema(_Schema):
+class _DaemonSchema(StrictSchema):
     workers: Annotated[int, Field(ge=1, le=64)] = 4
     per_host: Annotated[int, Field(ge=1, le=16)] = 1
     host_delay: Annotated[float, Field(ge=0, le=600)] = 1.0
@@ -191,7 +56,7 @@ class _DaemonSchema(_Schema):
     lock_wait: Annotated[float, Field(ge=0, le=3600)] = 60.0
 
 
-class _ConfigSchema(_Schema):
+class _ConfigSchema(StrictSchema):
     snapshots_dir: str = "snapshots"
     reports_dir: str = "reports"
     fetch: _FetchSchema = Field(default_factory=_FetchSchema)
@@ -199,7 +64,7 @@ class _ConfigSchema(_Schema):
     email: EmailSchema = Field(default_factory=EmailSchema)
     archive_url: str = DEFAULT_ARCHIVE_URL
     archive: ArchiveSchema = Field(default_factory=ArchiveSchema)
-    targets: tuple[_TargetSchema, ...] = ()
+    targets: tuple[TargetSchema, ...] = ()
 
     @field_validator("archive_url")
     @classmethod
@@ -254,15 +119,7 @@ def parse_settings(source: str, path: Path | None = None, base_dir: Path | None 
 
 
 def _to_settings(schema: _ConfigSchema, path: Path | None, base: Path) -> Settings:
-    targets = tuple(
-        Target(**{**t.model_dump(exclude={"archive", "fetch"}),
-                  "via": "http" if t.source == "archive"
-                  else (t.fetch.via if t.fetch else None) or DEFAULT_VIA.get(t.profile, "http"),
-                  "every": t.every if (t.every or t.cron) else DEFAULT_EVERY,
-                  "keep": Retention(t.keep.count, t.keep.age) if t.keep else None,
-                  "archive_fallback": bool(t.archive and t.archive.fallback)})
-        for t in schema.targets
-    )
+    targets = tuple(to_target(t, DEFAULT_EVERY) for t in schema.targets)
     return Settings(
         config_path=path,
         snapshots_dir=(base / schema.snapshots_dir).resolve(),

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config.settings import DEFAULT_USER_AGENT, load_settings, parse_duration, parse_settings
+from monitor.config.settings import DEFAULT_USER_AGENT, load_settings, parse_settings
+from monitor.config.targets import parse_duration
 from monitor.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
