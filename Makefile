@@ -27,9 +27,16 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
-test: $(VENV)/.test $(CHROMIUM)
+# The distributed-engine tests start their own redis-server (Debian's package) on a free loopback port.
+REDIS ?= /usr/bin/redis-server
+$(REDIS):
+	@echo "Installing Debian's redis-server for the engine tests"
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+
+test: $(VENV)/.test $(CHROMIUM) $(REDIS)
 	$(BIN)/ruff check monitor tests
-	MONITOR_CHROMIUM=$(CHROMIUM) env -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy -u ALL_PROXY -u all_proxy \
+	MONITOR_CHROMIUM=$(CHROMIUM) MONITOR_REDIS=$(REDIS) env -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy -u ALL_PROXY -u all_proxy \
 		$(BIN)/python -m pytest
 
 # A longer load run than the test suite's: 1,000 targets, 20 daemon cycles; prints memory and descriptors.

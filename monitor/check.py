@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +16,6 @@ from pathlib import Path
 from monitor.clock import Clock, utcnow
 from monitor.diff import diff, diff_meta
 from monitor.errors import (
-    HTTPStatusError,
     MonitorError,
     ReportError,
 )
@@ -30,6 +30,7 @@ from monitor.models import (
     Fetched,
     MetaChange,
     PageContent,
+    PageRead,
     Snapshot,
     Target,
     TargetState,
@@ -45,7 +46,7 @@ logger = logging.getLogger(__name__)
 class CheckContext:
     """The resources a check needs, created and closed by the caller."""
 
-    fetcher: Fetcher
+    fetcher: Fetcher | None  # None: every check is given the page a worker read (the engine's coordinator)
     store: SnapshotStore
     reports_dir: Path
     clock: Clock = utcnow
@@ -77,20 +78,40 @@ class _Outcome:
 
 def check_target(target: Target, ctx: CheckContext) -> CheckResult:
     """Check one target once and return its result; every failure becomes an error result."""
+    result = _run(target, ctx, None, None)
+    assert result is not None  # only an `expect` can make a check stale
+    return result
+
+
+def settle(target: Target, ctx: CheckContext, page: PageRead | MonitorError,
+           expect: Callable[[TargetState], bool]) -> CheckResult | None:
+    """Finish a check whose page a worker read (`page`, or the error it met): compare, store, report, and
+    return its result, as check_target does. `expect` is asked about the target's state under its lock; if it
+    says no (the answer is stale: another was stored first), nothing is written and None is returned."""
+    return _run(target, ctx, page, expect)
+
+
+def _run(target: Target, ctx: CheckContext, page: PageRead | MonitorError | None,
+         expect: Callable[[TargetState], bool] | None) -> CheckResult | None:
+    """The check itself, for check_target and settle."""
     started = time.monotonic()
     checked_at = ctx.clock()
     try:
         # Another process (daemon or one-off check) may be on this target: never write it concurrently.
         with ctx.store.lock_target(target.name, ctx.lock_wait):
             state, state_error = _read_state(ctx.store, target.name)
+            if expect is not None and not expect(state):
+                return None
             before = state
             try:
                 if state_error is not None:
                     raise state_error
-                outcome = _check(target, ctx, state)
+                if isinstance(page, MonitorError):
+                    raise page
+                outcome = _check(target, ctx, state, page)
                 result, state = _succeeded(target, ctx, checked_at, state, outcome)
             except MonitorError as exc:
-                status = exc.status if isinstance(exc, HTTPStatusError) else None
+                status = getattr(exc, "status", None)
                 result, state = _failed(target, ctx, checked_at, state, str(exc), exc.kind, status)
             except Exception as exc:  # a bug must not take down the run or the daemon
                 logger.exception("%s: unexpected error", target.name)
@@ -116,32 +137,46 @@ def _read_state(store: SnapshotStore, name: str) -> tuple[TargetState, MonitorEr
         return TargetState(), exc
 
 
-def _check(target: Target, ctx: CheckContext, state: TargetState) -> _Outcome:
-    """Fetch and compare the target; store a snapshot when its text or details changed. Raises MonitorError."""
+def read_page(target: Target, fetcher: Fetcher, archive: Archive | None, previous: Snapshot | None,
+              state: TargetState, fast: bool, clock: Clock) -> PageRead:
+    """Return what this check reads of the target: fetch it, cut it to its content regions (`fast`) and, unless
+    it is unchanged since `previous` (the newest snapshot, as `state` records it), extract its content.
+    Writes nothing. Raises MonitorError."""
+    fetched = page_for(target, fetcher, archive, previous, state.validators if previous else None, clock)
+    if fetched.not_modified and previous is not None:
+        return PageRead(fetched, fingerprint=_fingerprint_of(state))
+    page = read_html(fetched.body, fetched.content_type)  # decoded only if the full path needs the text
+    piece = cut_target(target, fetched.final_url, fetched.status, page) if fast else None
+    fingerprint = piece.fingerprint if piece else None
+    if fingerprint and previous is not None and state.fingerprint == f"{previous.id}:{fingerprint}":
+        # The content regions, rules, final URL and status are what they were when the newest snapshot
+        # was compared: the full path would find the same text, title and links, so "unchanged".
+        return PageRead(fetched, fingerprint=fingerprint)
+    content = (piece.content() if piece else None) or extract(page.text, target.profile, target.select,
+                                                               target.exclude)
+    return PageRead(fetched, content, fingerprint)
+
+
+def _check(target: Target, ctx: CheckContext, state: TargetState, page: PageRead | None) -> _Outcome:
+    """Fetch (unless `page` is given) and compare the target; store a snapshot when its text or details
+    changed. Raises MonitorError."""
     previous = ctx.store.latest(target.name)
-    fetched = page_for(target, ctx.fetcher, ctx.archive, previous, state.validators if previous else None, ctx.clock)
-    outcome = _compare(target, ctx, state, previous, fetched)
-    note = source_note(fetched, previous)
+    if page is None:
+        if ctx.fetcher is None:
+            raise MonitorError("internal: a check without a fetcher needs the page it read")
+        page = read_page(target, ctx.fetcher, ctx.archive, previous, state, ctx.fast, ctx.clock)
+    outcome = _compare(target, ctx, previous, page)
+    note = source_note(page.fetched, previous)
     if note is None:
         return outcome
     return replace(outcome, note=f"{outcome.note}; {note}" if outcome.note else note)
 
 
-def _compare(target: Target, ctx: CheckContext, state: TargetState, previous: Snapshot | None,
-             fetched: Fetched) -> _Outcome:
-    """Compare a fetched page with the newest snapshot and store what changed. Raises MonitorError."""
-    store = ctx.store
-    if fetched.not_modified and previous is not None:
-        return _Outcome("unchanged", fetched, previous, fingerprint=_fingerprint_of(state))
-    page = read_html(fetched.body, fetched.content_type)  # decoded only if the full path needs the text
-    piece = cut_target(target, fetched.final_url, fetched.status, page) if ctx.fast else None
-    fingerprint = piece.fingerprint if piece else None
-    if fingerprint and previous is not None and state.fingerprint == f"{previous.id}:{fingerprint}":
-        # The content regions, rules, final URL and status are what they were when the newest snapshot
-        # was compared: the full path would find the same text, title and links, so "unchanged".
+def _compare(target: Target, ctx: CheckContext, previous: Snapshot | None, page: PageRead) -> _Outcome:
+    """Compare a page's content with the newest snapshot and store what changed. Raises MonitorError."""
+    store, fetched, content, fingerprint = ctx.store, page.fetched, page.content, page.fingerprint
+    if content is None:
         return _Outcome("unchanged", fetched, previous, fingerprint=fingerprint)
-    content = (piece.content() if piece else None) or extract(page.text, target.profile, target.select,
-                                                               target.exclude)
     if previous is None:
         return _Outcome("new", fetched, None, snapshot=_save(store, target, content, fetched), fingerprint=fingerprint)
     # Ignore rules apply before comparing, so ignored text can never show up as a change.

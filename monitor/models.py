@@ -129,6 +129,14 @@ class ArchiveSettings:
 
 
 @dataclass(frozen=True)
+class EngineSettings:
+    """Where checks run: in this process (no url), or on `monitor worker`s through Redis at `url`."""
+
+    url: str | None = None         # redis://HOST:PORT/DB
+    redelivery: float = 15.0       # seconds after which a dead worker's check goes to another worker
+
+
+@dataclass(frozen=True)
 class Settings:
     """The whole parsed configuration."""
 
@@ -140,6 +148,7 @@ class Settings:
     daemon: DaemonSettings = DaemonSettings()
     email: EmailSettings = EmailSettings()
     archive: ArchiveSettings = ArchiveSettings()
+    engine: EngineSettings = EngineSettings()
 
     def target(self, name: str) -> Target | None:
         """Return the target called `name`, or None."""
@@ -188,6 +197,16 @@ class PageContent:
     # Where each text block came from, as (place, length): "title", "paragraph 3", "photo 1", "banner"...
     blocks: tuple[tuple[str, int], ...] = ()
     date: str | None = None  # the article's date line, as the page shows it
+
+
+@dataclass(frozen=True)
+class PageRead:
+    """What a check reads off the network before anything is compared or stored (the part a remote worker
+    does): the fetched page and, unless the page is unchanged, the content extracted from it."""
+
+    fetched: Fetched
+    content: PageContent | None = None  # None: unchanged (not modified, or the same content fingerprint)
+    fingerprint: str | None = None      # of the page's content regions, when it could be cut
 
 
 @dataclass(frozen=True)

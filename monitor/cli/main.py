@@ -20,6 +20,7 @@ import click
 
 from monitor import __version__
 from monitor.cli.base import EXIT_CHANGED, EXIT_ERROR, EXIT_OK, CliError, settings_of, target_of
+from monitor.cli.engine import add_engine_commands, engine_lines, engine_of
 from monitor.cli.output import result_json, result_line
 from monitor.cli.progress import Progress
 from monitor.cli.review import add_review_commands
@@ -119,13 +120,19 @@ def email_test(ctx: click.Context) -> None:
 
 @cli.command("run")
 @click.option("--log-file", type=click.Path(path_type=Path), help="Log here (rotated at 10 MB, 5 kept).")
+@click.option("--engine", "engine_url", help="Send checks to `monitor worker`s through this Redis "
+                                             "(redis://HOST:PORT/DB; default: engine.url, else run them here).")
 @click.pass_context
-def run_command(ctx: click.Context, log_file: Path | None) -> None:
+def run_command(ctx: click.Context, log_file: Path | None, engine_url: str | None) -> None:
     """Run as a daemon: check every target on its schedule until SIGTERM/SIGINT; SIGHUP reloads the config."""
+    from dataclasses import replace
+
     from monitor.daemon import Daemon, install_signal_handlers
 
     _setup_logging(ctx.obj["verbose"], default=logging.INFO, log_file=log_file)
     settings = settings_of(ctx)
+    if engine_url is not None:
+        settings = replace(settings, engine=engine_of(ctx, engine_url))
     stop, reload = threading.Event(), threading.Event()
     install_signal_handlers(stop, reload)
     try:
@@ -166,9 +173,11 @@ def status(ctx: click.Context, as_json: bool, failing: bool) -> None:
     failing_rows = [row for row in rows if row["consecutive_failures"]]
     outbox = Outbox(settings.snapshots_dir, settings.reports_dir, settings.email).size()
     shown = failing_rows if failing else rows
+    engine, engine_text = engine_lines(settings.engine) if settings.engine.url else (None, [])
     if as_json:
         click.echo(json.dumps({"daemon": {"running": daemon is not None, "pid": (daemon or {}).get("pid")},
                                "email": {"enabled": settings.email.enabled, "outbox": outbox},
+                               **({"engine": engine} if engine else {}),
                                "failing": len(failing_rows), "targets": shown}, indent=2))
     else:
         never = sum(1 for row in rows if not row["last_checked"])
@@ -176,6 +185,8 @@ def status(ctx: click.Context, as_json: bool, failing: bool) -> None:
                    f"{never} never checked; daemon: " + (f"running (pid {daemon['pid']})" if daemon else "not running")
                    + (f"; email: {'on' if settings.email.enabled else 'off'}, {outbox} in the outbox"
                       if settings.email.enabled or outbox else ""))
+        for line in engine_text:
+            click.echo(line)
         for row in shown:
             click.echo(_status_line(row))
     ctx.exit(EXIT_CHANGED if failing_rows else EXIT_OK)  # status: 1 means a target needs attention
@@ -303,6 +314,7 @@ def demo(workdir: Path | None) -> None:
 
 add_review_commands(cli)
 add_store_commands(cli)
+add_engine_commands(cli)
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ import shutil
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import Field, ValidationError, field_validator
@@ -23,7 +24,7 @@ from monitor.config.email import EmailSchema, to_email_settings
 from monitor.config.targets import StrictSchema, TargetSchema, to_target
 from monitor.config.yaml_lines import dotted, duplicate_keys, line_of
 from monitor.errors import ConfigError
-from monitor.models import DaemonSettings, FetchSettings, Settings
+from monitor.models import DaemonSettings, EngineSettings, FetchSettings, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +57,24 @@ class _DaemonSchema(StrictSchema):
     lock_wait: Annotated[float, Field(ge=0, le=3600)] = 60.0
 
 
+class _EngineSchema(StrictSchema):
+    url: str | None = None
+    redelivery: Annotated[float, Field(ge=1, le=3600)] = 15.0
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return None if value is None else check_engine_url(value)
+
+
+def check_engine_url(value: str) -> str:
+    """Return a Redis URL for the engine; raise ValueError unless it is redis:// or rediss:// with a host."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+        raise ValueError(f"{value!r} is not a redis://HOST:PORT/DB URL")
+    return value
+
+
 class _ConfigSchema(StrictSchema):
     snapshots_dir: str = "snapshots"
     reports_dir: str = "reports"
@@ -64,6 +83,7 @@ class _ConfigSchema(StrictSchema):
     email: EmailSchema = Field(default_factory=EmailSchema)
     archive_url: str = DEFAULT_ARCHIVE_URL
     archive: ArchiveSchema = Field(default_factory=ArchiveSchema)
+    engine: _EngineSchema = Field(default_factory=_EngineSchema)
     targets: tuple[TargetSchema, ...] = ()
 
     @field_validator("archive_url")
@@ -124,15 +144,16 @@ def _to_settings(schema: _ConfigSchema, path: Path | None, base: Path) -> Settin
         config_path=path,
         snapshots_dir=(base / schema.snapshots_dir).resolve(),
         reports_dir=(base / schema.reports_dir).resolve(),
-        fetch=FetchSettings(**{**schema.fetch.model_dump(), "browser": schema.fetch.browser or _chromium()}),
+        fetch=FetchSettings(**{**schema.fetch.model_dump(), "browser": schema.fetch.browser or default_chromium()}),
         targets=targets,
         daemon=DaemonSettings(**schema.daemon.model_dump()),
         email=to_email_settings(schema.email, base),
         archive=to_archive_settings(schema.archive_url, schema.archive),
+        engine=EngineSettings(**schema.engine.model_dump()),
     )
 
 
-def _chromium() -> str:
+def default_chromium() -> str:
     """The chromium the browser fetcher drives when the config names none."""
     return os.environ.get("MONITOR_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 

@@ -22,9 +22,10 @@ from monitor.check import CheckContext, check_target
 from monitor.clock import Clock, utcnow
 from monitor.config import load_settings
 from monitor.daemon.dispatch import Dispatcher
+from monitor.daemon.remote import Coordinator
 from monitor.errors import ConfigError, LockedError, MonitorError, TransientFetchError
 from monitor.fetch import Archive, Fetcher, stop_thread
-from monitor.models import Settings, Target
+from monitor.models import CheckResult, Settings, Target
 from monitor.notify import Outbox, notify
 from monitor.report import SiteUpdates, publish
 from monitor.store import SnapshotStore, read_json, write_json
@@ -100,10 +101,15 @@ class Daemon:
         self._started_at = clock()
         self._scheduler = BackgroundScheduler(timezone=UTC, executors={"default": JobExecutor(2)})
         daemon = settings.daemon
-        self._dispatcher = Dispatcher(self._check, workers=daemon.workers, per_host=daemon.per_host,
-                                      host_delay=daemon.host_delay, finish=stop_thread)
         self._outbox = Outbox(settings.snapshots_dir, settings.reports_dir, settings.email)
         self._site = SiteUpdates(settings.reports_dir, self.store)
+        self._dispatcher: Dispatcher | Coordinator
+        if settings.engine.url:  # checks run on `monitor worker`s; this process stores their results
+            self._dispatcher = Coordinator(settings.engine.url, settings.engine.redelivery, self.store,
+                                           lambda: self.settings, self._site, self._after_check, clock=clock)
+        else:
+            self._dispatcher = Dispatcher(self._check, workers=daemon.workers, per_host=daemon.per_host,
+                                          host_delay=daemon.host_delay, finish=stop_thread)
         self._archive = Archive(settings.archive, settings.fetch, clock=clock)  # for archive.fallback targets
         self._status_dirty = threading.Event()
 
@@ -213,11 +219,15 @@ class Daemon:
                                clock=self._clock, lock_wait=settings.daemon.lock_wait, site=self._site,
                                archive=self._archive if target.uses_archive else None)
             result = check_target(target, ctx)
+        self._after_check(result)
+
+    def _after_check(self, result: CheckResult) -> None:
+        """What follows every stored check, local or from a worker: queue its mail, refresh the status."""
         if self.settings.email.enabled:
             try:
                 self._outbox.add([result])  # durable at once; mailed by the next email pass
             except MonitorError as exc:
-                logger.error("%s: could not queue the email: %s", target.name, exc)
+                logger.error("%s: could not queue the email: %s", result.target, exc)
         self._status_dirty.set()
 
     def _housekeeping(self) -> None:
