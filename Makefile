@@ -44,7 +44,7 @@ soak: $(VENV)/.test
 	env -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy $(BIN)/python -m tests.load --targets 1000 --cycles 20
 
 # monitor vs urlwatch (and the fetch/parse floors) on ../shared/bench's corpus; writes benchmarks/results.md.
-bench: $(VENV)/.test
+bench: $(VENV)/.test $(CHROMIUM) $(REDIS)
 	env -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy $(BIN)/python benchmarks/bench.py \
 		--md benchmarks/results.md
 

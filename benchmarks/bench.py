@@ -9,7 +9,9 @@ and the peers' runs (../shared/bench/peers.py, one repetition each, the same cor
 peak RSS come from wait4(). Precision and recall score the pages reported changed against round-1/truth.json.
 Also: the same for `--scale` pages (is the cost linear?), bytes on disk per target, a check that the fast
 path (content regions) and the full normalization agree on every page of both rounds, and the first
-`--browser` pages (100) fetched through the real browser beside the same pages over plain HTTP.
+`--browser` pages (100) fetched through the real browser beside the same pages over plain HTTP, and the
+first `--engine-pages` (200) through the distributed engine with 1, 2 and 4 workers beside a local run
+(engine_bench.py).
 """
 
 from __future__ import annotations
@@ -210,6 +212,8 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=2000, help="also run ours on this many pages (0: skip)")
     parser.add_argument("--no-peers", action="store_true", help="only this project")
     parser.add_argument("--browser", type=int, default=100, help="pages fetched through the browser (0: skip)")
+    parser.add_argument("--engine-pages", type=int, default=200, help="pages through the engine (0: skip)")
+    parser.add_argument("--engine-workers", default="1,2,4", help="worker counts for the engine table")
     parser.add_argument("--md", type=Path, help="write the table here too")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
@@ -249,6 +253,11 @@ def main() -> None:
     compared, mismatches = equivalence(corpus_dir)
     if args.browser:
         lines += browser_figures(corpus_dir, min(args.browser, args.pages))
+    if args.engine_pages:
+        from engine_bench import engine_figures
+
+        lines += engine_figures(corpus_dir, min(args.engine_pages, args.pages),
+                                tuple(int(n) for n in args.engine_workers.split(",")))
     lines.append("")
     for phase, runs in (("diff", diff_runs), ("baseline", base_runs)):
         ours_rate = args.pages / statistics.median(r.wall for r in runs)

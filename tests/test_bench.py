@@ -32,13 +32,15 @@ def test_the_benchmark_runs_on_a_small_corpus_and_scores_the_round(tmp_path: Pat
     assert "1 MB text with 20 scattered edits: diffed in" in text
     assert "| via http, 5 pages, baseline round, 2 workers |" in text
     assert "| via browser, 5 pages, baseline round, 2 workers |" in text
+    assert "| engine, 1 worker x 4 threads |" in text and "| local `monitor check`" in text
 
 
 def _run_bench(work: Path, table: Path) -> str:
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     env["MONITOR_BENCH_DIR"] = str(work)
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--pages", "20", "--reps", "1",
-                           "--scale", "0", "--no-peers", "--browser", "5", "--md", str(table)],
+                           "--scale", "0", "--no-peers", "--browser", "5", "--engine-pages", "8", "--engine-workers", "1",
+                            "--md", str(table)],
                           env=env, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     return table.read_text()

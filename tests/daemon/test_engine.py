@@ -324,3 +324,45 @@ def test_a_restarted_coordinator_does_not_send_a_slot_twice_and_takes_the_waitin
             assert result.status == "new" and len(second.store.history("again")) == 1
         finally:
             second.close()
+
+
+def test_monitor_run_with_an_engine_and_a_worker_end_to_end_and_status_shows_the_engine(
+        engine_url: str, workers: Workers, daemons: Callable[..., Any], tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from monitor.cli.main import cli
+
+    with PageServer({"/p": _page(1)}) as server:
+        config = tmp_path / "config.yaml"
+        config.write_text(f"engine: {{url: '{engine_url}', redelivery: 2}}\ndaemon: {{startup_spread: 0}}\n"
+                          f"targets:\n  - {{name: live, url: '{server.url('/p')}', every: 1h}}\n"
+                          f"  - {{name: unroutable, url: 'http://127.0.0.1:{_free_port()}/', every: 1h}}\n")
+        workers.start()
+        daemon = daemons(config, tmp_path / "daemon.log")
+        store = SnapshotStore(tmp_path / "snapshots")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not all(store.load_state(n).last_checked for n in ("live", "unroutable")):
+            time.sleep(0.2)
+        status = CliRunner().invoke(cli, ["--config", str(config), "status"])
+        assert daemon.stop() == 0, daemon.text()
+    assert store.load_state("live").last_status == "new" and len(store.history("live")) == 1
+    failed = store.load_state("unroutable")
+    assert failed.consecutive_failures == 1 and "connection" in (failed.last_error or ""), failed
+    assert "engine: 0 checks queued" in status.stdout and "1 workers seen in the last minute" in status.stdout
+    assert "(2 checks, 1 errors)" in status.stdout, status.stdout
+
+
+def test_an_unreachable_engine_is_one_line_for_run_and_worker(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from monitor.cli.main import cli
+
+    config = tmp_path / "config.yaml"
+    config.write_text("targets: [{name: a, url: 'http://127.0.0.1:9/'}]\n")
+    url = f"redis://:hunter2@127.0.0.1:{_free_port()}/0"
+    for args in (["run", "--engine", url], ["worker", "--engine", url]):
+        out = CliRunner().invoke(cli, ["--config", str(config), *args])
+        assert out.exit_code == 2 and "Redis does not answer" in out.output and "Traceback" not in out.output
+        assert "hunter2" not in out.output, "the password stays out of messages"
+    out = CliRunner().invoke(cli, ["--config", str(config), "run", "--engine", "http://x/"])
+    assert out.exit_code == 2 and "is not a redis://HOST:PORT/DB URL" in out.output
