@@ -39,8 +39,8 @@ def _run_bench(work: Path, table: Path) -> str:
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     env["MONITOR_BENCH_DIR"] = str(work)
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--pages", "20", "--reps", "1",
-                           "--scale", "0", "--no-peers", "--browser", "5", "--engine-pages", "8", "--engine-workers", "1",
-                            "--md", str(table)],
+                           "--scale", "0", "--no-peers", "--browser", "5",
+                           "--engine-pages", "8", "--engine-workers", "1", "--md", str(table)],
                           env=env, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     return table.read_text()
