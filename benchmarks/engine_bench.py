@@ -2,7 +2,7 @@
 
 The first `pages` corpus pages are served from 4 loopback servers (4 hosts to politeness) with 100 ms of
 latency per response, as a distant site would answer. Measured: one `monitor check` of them (the local run:
-one process per core, `daemon.workers` threads each), then the engine with 1, 2 and 4 `monitor worker`
+`daemon.workers` threads in all, split over one process per core), then the engine with 1, 2 and 4 `monitor worker`
 processes (4 threads each) and an in-process coordinator: wall time from the first send to the last stored
 result, pages/s, and the coordinator's CPU per check (this process's CPU time over the run).
 """
@@ -122,7 +122,7 @@ def engine_figures(corpus_dir: Path, pages: int, counts: tuple[int, ...] = (1, 2
             server.set(path, Page(page.read_bytes(), delay=LATENCY))
             urls.append(server.url(path))
         local = measure(_config(work / "local", urls, None), len(urls), "baseline", None)
-        rows.append(f"| local `monitor check` (2 processes x {THREADS} threads) | {local.wall:.2f} | "
+        rows.append(f"| local `monitor check` ({THREADS} threads in all, split over the cores) | {local.wall:.2f} | "
                     f"{len(urls) / local.wall:.0f} | - | {local.errors} |")
         for count in counts:
             wall, cpu, errors = _engine_run(engine, _config(work / f"engine-{count}", urls, engine), count)
