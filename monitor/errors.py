@@ -100,3 +100,9 @@ class EmailError(MonitorError):
     """A message could not be sent: connection, TLS, authentication, refusal. Names the setting to fix."""
 
     kind = "email"
+
+
+class NotifyError(MonitorError):
+    """A notification channel is misconfigured or did not accept a message (the message waits in its outbox)."""
+
+    kind = "notify"

@@ -129,6 +129,22 @@ class ArchiveSettings:
 
 
 @dataclass(frozen=True)
+class ChannelSettings:
+    """One notification channel (an Apprise URL): which reports it gets and how. The URL carries tokens: it
+    is read from the environment (`url_env`) when the config does not hold it, and never logged."""
+
+    name: str
+    url: str | None = field(default=None, repr=False)
+    url_env: str | None = None
+    targets: tuple[str, ...] = ("*",)  # target names or fnmatch patterns
+    events: tuple[str, ...] = ("changed", "error", "removed", "recovered")
+    min_significance: float = 0.0      # share of the page's words a change touches (0..1)
+    mode: Literal["digest", "each"] = "each"
+    base_url: str | None = None        # where the reports are served (the review app or the static files)
+    retry_backoff: float = 60.0
+
+
+@dataclass(frozen=True)
 class EngineSettings:
     """Where checks run: in this process (no url), or on `monitor worker`s through Redis at `url`."""
 
@@ -149,6 +165,7 @@ class Settings:
     email: EmailSettings = EmailSettings()
     archive: ArchiveSettings = ArchiveSettings()
     engine: EngineSettings = EngineSettings()
+    channels: tuple[ChannelSettings, ...] = ()
 
     def target(self, name: str) -> Target | None:
         """Return the target called `name`, or None."""
@@ -358,6 +375,7 @@ class RunReport:
     mail_sent: int = 0
     mail_error: str | None = None
     outbox: int = 0  # mails still waiting in the outbox after this run
+    notify_errors: tuple[str, ...] = ()  # channels that did not take their messages (they wait in the outbox)
 
     def count(self, status: CheckStatus) -> int:
         """Return how many results have `status`."""

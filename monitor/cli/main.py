@@ -97,6 +97,8 @@ def check(ctx: click.Context, names: tuple[str, ...], as_json: bool) -> None:
         click.echo(json.dumps([result_json(r) for r in report.results], indent=2))
     if report.mail_error:
         click.echo(f"{report.mail_error} ({report.outbox} in the outbox, retried on later runs)", err=True)
+    for error in report.notify_errors:
+        click.echo(f"{error} (the message waits in its outbox, retried on later runs)", err=True)
     ctx.exit(run_exit_code(report))
 
 

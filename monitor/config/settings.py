@@ -21,6 +21,7 @@ from monitor.config.archive import (
 )
 from monitor.config.checks import MAX_CONFIG_BYTES, type_message
 from monitor.config.email import EmailSchema, to_email_settings
+from monitor.config.notify import ChannelSchema, to_channels
 from monitor.config.targets import StrictSchema, TargetSchema, to_target
 from monitor.config.yaml_lines import dotted, duplicate_keys, line_of
 from monitor.errors import ConfigError
@@ -84,6 +85,7 @@ class _ConfigSchema(StrictSchema):
     archive_url: str = DEFAULT_ARCHIVE_URL
     archive: ArchiveSchema = Field(default_factory=ArchiveSchema)
     engine: _EngineSchema = Field(default_factory=_EngineSchema)
+    notify: tuple[ChannelSchema, ...] = ()
     targets: tuple[TargetSchema, ...] = ()
 
     @field_validator("archive_url")
@@ -150,6 +152,7 @@ def _to_settings(schema: _ConfigSchema, path: Path | None, base: Path) -> Settin
         email=to_email_settings(schema.email, base),
         archive=to_archive_settings(schema.archive_url, schema.archive),
         engine=EngineSettings(**schema.engine.model_dump()),
+        channels=to_channels(schema.notify),
     )
 
 

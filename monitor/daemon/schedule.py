@@ -26,7 +26,7 @@ from monitor.daemon.remote import Coordinator
 from monitor.errors import ConfigError, LockedError, MonitorError, TransientFetchError
 from monitor.fetch import Archive, Fetcher, stop_thread
 from monitor.models import CheckResult, Settings, Target
-from monitor.notify import Outbox, notify
+from monitor.notify import Outbox, channel_outboxes, notify, notify_channels
 from monitor.report import SiteUpdates, publish
 from monitor.store import SnapshotStore, read_json, write_json
 
@@ -102,6 +102,7 @@ class Daemon:
         self._scheduler = BackgroundScheduler(timezone=UTC, executors={"default": JobExecutor(2)})
         daemon = settings.daemon
         self._outbox = Outbox(settings.snapshots_dir, settings.reports_dir, settings.email)
+        self._channels = channel_outboxes(settings)
         self._site = SiteUpdates(settings.reports_dir, self.store)
         self._dispatcher: Dispatcher | Coordinator
         if settings.engine.url:  # checks run on `monitor worker`s; this process stores their results
@@ -136,7 +137,7 @@ class Daemon:
             self._refresh_site()
             for target in self.settings.targets:
                 self._schedule(target)
-            if self.settings.email.enabled:
+            if self.settings.email.enabled or self._channels:
                 self._scheduler.add_job(self._mail, "interval", seconds=self.settings.email.flush_every,
                                         id=MAIL_JOB, name="email", coalesce=True, max_instances=1,
                                         next_run_time=self._clock())
@@ -228,6 +229,11 @@ class Daemon:
                 self._outbox.add([result])  # durable at once; mailed by the next email pass
             except MonitorError as exc:
                 logger.error("%s: could not queue the email: %s", result.target, exc)
+        for channel in self._channels:
+            try:
+                channel.add([result])  # durable at once; sent by the next pass
+            except MonitorError as exc:
+                logger.error("%s: could not queue for channel %s: %s", result.target, channel.channel.name, exc)
         self._status_dirty.set()
 
     def _housekeeping(self) -> None:
@@ -238,8 +244,10 @@ class Daemon:
             self._write_status()
 
     def _mail(self) -> None:
-        """Compose the pending reports into mails (one digest per pass, or one per report) and send what is due."""
+        """Compose the pending reports into mails and channel messages (one digest per pass, or one per report)
+        and send what is due."""
         notify(self._outbox, (), self._clock())
+        notify_channels(self._channels, (), self._clock())
 
     def _retry_wait(self, seconds: float) -> None:
         """Wait between fetch attempts, but give up the retry as soon as the daemon is stopping."""

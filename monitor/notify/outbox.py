@@ -114,43 +114,55 @@ class Outbox:
         return 1
 
     def flush(self, now: datetime, *, force: bool = False) -> FlushResult:
-        """Try to send every queued mail that is due (all with `force`); return the counts.
+        """Send the queued mails, oldest first, when any of them is due (all with `force`); return the counts.
 
-        A failure keeps the mail and schedules the next attempt with exponential back-off.
+        A failure keeps the mail, stops the pass and puts every waiting mail on the same exponential back-off,
+        so a later mail never overtakes an earlier one; once the server takes one, the rest follow at once.
         """
-        sent = failed = waiting = 0
-        error = None
-        for meta_path in sorted(self.root.glob("*.json")) if self.root.is_dir() else []:
+        entries = []
+        failed = 0
+        for meta_path in self.root.glob("*.json") if self.root.is_dir() else []:
             try:
                 meta = read_json(meta_path)
-                key = meta["key"]
-                if (self.root / "sent" / f"{key}.json").exists():  # sent, then interrupted before clean-up
-                    self._forget(key)
-                    continue
-                if not force and datetime.fromisoformat(meta["next_attempt"]) > now:
-                    waiting += 1
-                    continue
+                entries.append((meta.get("created_at", ""), meta["key"], meta_path, meta))
+            except (MonitorError, KeyError) as exc:
+                logger.error("email: unreadable outbox entry %s: %s", meta_path.name, exc)
+                failed += 1
+        entries.sort(key=lambda e: (e[0], e[1]))
+        try:
+            due = force or any(datetime.fromisoformat(m["next_attempt"]) <= now for *_, m in entries)
+        except (KeyError, ValueError):
+            due = True
+        if not due:
+            return FlushResult(0, failed, len(entries))
+        sent = 0
+        for index, (_, key, meta_path, meta) in enumerate(entries):
+            if (self.root / "sent" / f"{key}.json").exists():  # sent, then interrupted before clean-up
+                self._forget(key)
+                continue
+            try:
                 raw = (self.root / f"{key}.eml").read_bytes()
                 message = BytesParser(policy=MAIL_POLICY).parsebytes(raw)
-            except (MonitorError, OSError, KeyError, ValueError) as exc:
+            except OSError as exc:
                 logger.error("email: unreadable outbox entry %s: %s", meta_path.name, exc)
                 failed += 1
                 continue
             try:
                 self._send(self.settings, message)  # type: ignore[arg-type]
             except EmailError as exc:
-                failed += 1
                 error = str(exc)
                 attempts = int(meta.get("attempts", 0)) + 1
                 delay = min(self.settings.retry_backoff * 2 ** (attempts - 1), MAX_BACKOFF)
-                write_json(meta_path, {**meta, "attempts": attempts, "last_error": error,
-                                       "next_attempt": (now + timedelta(seconds=delay)).isoformat()})
+                later = (now + timedelta(seconds=delay)).isoformat()
+                write_json(meta_path, {**meta, "attempts": attempts, "last_error": error, "next_attempt": later})
+                for *_, other_path, other in entries[index + 1:]:  # the rest wait with it, in order
+                    write_json(other_path, {**other, "next_attempt": later})
                 logger.error("%s; the mail stays in the outbox (attempt %d, next in %.0fs)", exc, attempts, delay)
-                continue
+                return FlushResult(sent, failed + 1, len(entries) - index - 1, error)
             write_json(self.root / "sent" / f"{key}.json", {**meta, "sent_at": now.isoformat()})
             self._forget(key)
             sent += 1
-        return FlushResult(sent, failed, waiting, error)
+        return FlushResult(sent, failed, 0, None)
 
     def _forget(self, key: str) -> None:
         (self.root / f"{key}.json").unlink(missing_ok=True)

@@ -286,3 +286,21 @@ def test_errors_and_recovery_are_mailed_once(tmp_path: Path, pages: PageServer) 
         check(config, nato)
     assert [m["X-Monitor-Kinds"] for m in server.messages] == ["error", "recovered"]
     assert "3 consecutive failed checks" in server.messages[0].get_body(("plain",)).get_content()
+
+
+def test_mail_queued_while_the_server_was_down_goes_out_before_a_later_one(tmp_path: Path,
+                                                                            pages: PageServer) -> None:
+    nato = next(iter(DEMO_PAGES))
+    port = free_port()
+    config = _config(tmp_path, pages, port, mode="each", retry_backoff=3600)
+    check(config, nato)  # the first check: new, nothing to mail
+    pages.set(DEMO_PAGES[nato], Page(_edit(page_html(nato), "Stoltenberg told the media", "Stoltenberg TOLD"),
+                                     validators=False))
+    assert "cannot connect" in check(config, nato).output  # the server is down: the mail waits (1 h back-off)
+    with smtp(port=port) as (server, _):
+        pages.set(DEMO_PAGES[nato], Page(_edit(page_html(nato), "Stoltenberg told the media", "Stoltenberg SAID"),
+                                         validators=False))
+        check(config, nato)  # a later change, mailed with the server back: the earlier mail goes first
+    subjects = [str(m["Subject"]) for m in server.messages]
+    bodies = [m.get_body(("plain",)).get_content() for m in server.messages]
+    assert len(subjects) == 2 and "TOLD" in bodies[0] and "SAID" in bodies[1], subjects
