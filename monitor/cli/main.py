@@ -21,6 +21,7 @@ import click
 from monitor import __version__
 from monitor.cli.base import EXIT_CHANGED, EXIT_ERROR, EXIT_OK, CliError, settings_of, target_of
 from monitor.cli.engine import add_engine_commands, engine_lines, engine_of
+from monitor.cli.notify import add_notify_commands
 from monitor.cli.output import result_json, result_line
 from monitor.cli.progress import Progress
 from monitor.cli.review import add_review_commands
@@ -32,7 +33,7 @@ from monitor.extract import PROFILES, normalize
 from monitor.extract import explain as explain_page
 from monitor.fetch import decode_html
 from monitor.models import RunReport
-from monitor.notify import Outbox
+from monitor.notify import Outbox, channel_outboxes
 from monitor.report import stamp
 from monitor.store import SnapshotStore
 
@@ -176,10 +177,12 @@ def status(ctx: click.Context, as_json: bool, failing: bool) -> None:
     outbox = Outbox(settings.snapshots_dir, settings.reports_dir, settings.email).size()
     shown = failing_rows if failing else rows
     engine, engine_text = engine_lines(settings.engine) if settings.engine.url else (None, [])
+    channels = [{"channel": c.channel.name, "outbox": c.size()} for c in channel_outboxes(settings)]
     if as_json:
         click.echo(json.dumps({"daemon": {"running": daemon is not None, "pid": (daemon or {}).get("pid")},
                                "email": {"enabled": settings.email.enabled, "outbox": outbox},
                                **({"engine": engine} if engine else {}),
+                               **({"notify": channels} if channels else {}),
                                "failing": len(failing_rows), "targets": shown}, indent=2))
     else:
         never = sum(1 for row in rows if not row["last_checked"])
@@ -189,6 +192,8 @@ def status(ctx: click.Context, as_json: bool, failing: bool) -> None:
                       if settings.email.enabled or outbox else ""))
         for line in engine_text:
             click.echo(line)
+        if channels:
+            click.echo("notify: " + ", ".join(f"{c['channel']} ({c['outbox']} waiting)" for c in channels))
         for row in shown:
             click.echo(_status_line(row))
     ctx.exit(EXIT_CHANGED if failing_rows else EXIT_OK)  # status: 1 means a target needs attention
@@ -317,6 +322,7 @@ def demo(workdir: Path | None) -> None:
 add_review_commands(cli)
 add_store_commands(cli)
 add_engine_commands(cli)
+add_notify_commands(cli)
 
 
 def main() -> None:

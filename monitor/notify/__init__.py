@@ -7,6 +7,7 @@ order. Message bodies come from `monitor.report.email` and `monitor.report.chat`
 changed.
 """
 
+from dataclasses import replace
 from pathlib import Path
 
 from monitor.models import Settings
@@ -16,8 +17,10 @@ from monitor.notify.smtp import send
 
 
 def channel_outboxes(settings: Settings) -> list[ChannelOutbox]:
-    """Return the outbox of every configured channel."""
-    return [ChannelOutbox(Path(settings.snapshots_dir), settings.reports_dir, c) for c in settings.channels]
+    """Return the outbox of every configured channel (linking reports at the channel's `base_url`, else at
+    `email.report_url`)."""
+    return [ChannelOutbox(Path(settings.snapshots_dir), settings.reports_dir,
+                          replace(c, base_url=c.base_url or settings.email.report_url)) for c in settings.channels]
 
 
 __all__ = ["ChannelOutbox", "Outbox", "channel_outboxes", "deliver", "notify", "notify_channels", "send"]

@@ -234,3 +234,17 @@ def notify_channels(outboxes: Iterable[ChannelOutbox], results: Iterable[CheckRe
             logger.error("channel %s: %s", outbox.channel.name, exc)
             done.append(FlushResult(0, 1, outbox.size(), str(exc)))
     return done
+
+
+def probe(channel: ChannelSettings) -> str:
+    """Send a test message to `channel` right away (not through its outbox); return the service format used.
+    Raises NotifyError saying what to fix (the URL never shows)."""
+    url = channel_url(channel)
+    shape = medium(url, channel.name)
+    try:
+        deliver(url, "monitor: test message" if shape.title_limit else "",
+                f"This is a test message from monitor for channel {channel.name}. Change reports will arrive "
+                "like this one.", shape.format)
+    except NotifyError as exc:
+        raise NotifyError(f"channel {channel.name}: {exc} (check its url or {channel.url_env or 'url'})") from exc
+    return shape.format
