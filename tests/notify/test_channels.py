@@ -208,3 +208,42 @@ def test_notify_test_says_per_channel_what_works_and_what_to_fix(receiver: Recei
     assert "test message" in receiver.posts[0].text()
     assert _run(config, "notify-test", "hook").exit_code == 0
     assert "no channel 'nope'" in _run(config, "notify-test", "nope").output
+
+
+def test_a_daemon_restart_between_failure_and_recovery_loses_nothing(
+        receiver: Receiver, pages: PageServer, tmp_path: Path, daemons: Any) -> None:
+    import time
+
+    from monitor.store import SnapshotStore
+
+    config = _config(tmp_path, pages, [{"name": "hook", "url": receiver.url("json", "hook"), "retry_backoff": 3600}])
+    doc = yaml.safe_load(config.read_text())
+    doc["targets"] = [{**doc["targets"][0], "every": "1s"}]
+    doc["daemon"] = {"startup_spread": 0, "host_delay": 0, "jitter": 0}
+    doc["email"] = {"flush_every": 1}
+    config.write_text(yaml.safe_dump(doc, sort_keys=False))
+    _run(config, "check")
+    store = SnapshotStore(tmp_path / "snapshots")
+
+    def until(condition: Any, what: str) -> None:
+        deadline = time.monotonic() + 30
+        while not condition():
+            assert time.monotonic() < deadline, what
+            time.sleep(0.1)
+
+    receiver.fail = 500
+    _edit(pages, NATO, "Stoltenberg told the media", "Stoltenberg FIRST the media")
+    first = daemons(config, tmp_path / "daemon-1.log")
+    outbox = tmp_path / "snapshots" / ".outbox" / "channels" / "hook"
+    until(lambda: len(list(outbox.glob("*.json"))) == 1 and json.loads(next(outbox.glob("*.json")).read_text())
+          ["attempts"] >= 1, "the message was tried and kept")
+    assert first.stop() == 0
+    receiver.fail = None
+    _edit(pages, NATO, "Stoltenberg told the media", "Stoltenberg SECOND the media")
+    second = daemons(config, tmp_path / "daemon-2.log")
+    until(lambda: len(receiver.posts) >= 2, "both messages arrived")
+    time.sleep(1.5)
+    assert second.stop() == 0
+    texts = [post.text() for post in receiver.posts]
+    assert len(texts) == 2 and "FIRST" in texts[0] and "SECOND" in texts[1], texts
+    assert len(store.history(NATO)) == 3
