@@ -12,7 +12,6 @@ import os
 import sys
 import tempfile
 import threading
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +19,12 @@ import click
 
 from monitor import __version__
 from monitor.cli.base import EXIT_CHANGED, EXIT_ERROR, EXIT_OK, CliError, settings_of, target_of
-from monitor.cli.engine import add_engine_commands, engine_lines, engine_of
+from monitor.cli.engine import add_engine_commands, engine_of
 from monitor.cli.notify import add_notify_commands
 from monitor.cli.output import result_json, result_line
 from monitor.cli.progress import Progress
 from monitor.cli.review import add_review_commands
+from monitor.cli.status import add_status_command
 from monitor.cli.store import add_store_commands
 from monitor.clock import utcnow
 from monitor.daemon import run_checks
@@ -33,8 +33,6 @@ from monitor.extract import PROFILES, normalize
 from monitor.extract import explain as explain_page
 from monitor.fetch import decode_html
 from monitor.models import RunReport
-from monitor.notify import Outbox, channel_outboxes
-from monitor.report import stamp
 from monitor.store import SnapshotStore
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -148,80 +146,6 @@ def run_command(ctx: click.Context, log_file: Path | None, engine_url: str | Non
         os._exit(EXIT_OK)
 
 
-@cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON object: daemon, email, targets.")
-@click.option("--failing", is_flag=True, help="Only the targets whose last check failed.")
-@click.pass_context
-def status(ctx: click.Context, as_json: bool, failing: bool) -> None:
-    """Per target: last check, result, last change, last error, next run. Exit 1 when a target is failing."""
-    from monitor.daemon import read_status
-
-    settings = settings_of(ctx)
-    daemon = read_status(settings)
-    store = SnapshotStore(settings.snapshots_dir)
-    rows = []
-    for target in settings.targets:
-        try:
-            state = store.load_state(target.name)
-        except MonitorError as exc:
-            raise CliError(str(exc)) from exc
-        next_run = (daemon or {}).get("next_run", {}).get(target.name)
-        rows.append({
-            "target": target.name, "url": target.url,
-            "last_checked": _iso(state.last_checked), "last_status": state.last_status,
-            "last_change": _iso(state.last_change), "last_error": state.last_error,
-            "consecutive_failures": state.consecutive_failures, "failing_since": _iso(state.failing_since),
-            "reported": state.reported, "next_run": next_run,
-        })
-    failing_rows = [row for row in rows if row["consecutive_failures"]]
-    outbox = Outbox(settings.snapshots_dir, settings.reports_dir, settings.email).size()
-    shown = failing_rows if failing else rows
-    engine, engine_text = engine_lines(settings.engine) if settings.engine.url else (None, [])
-    channels = [{"channel": c.channel.name, "outbox": c.size()} for c in channel_outboxes(settings)]
-    if as_json:
-        click.echo(json.dumps({"daemon": {"running": daemon is not None, "pid": (daemon or {}).get("pid")},
-                               "email": {"enabled": settings.email.enabled, "outbox": outbox},
-                               **({"engine": engine} if engine else {}),
-                               **({"notify": channels} if channels else {}),
-                               "failing": len(failing_rows), "targets": shown}, indent=2))
-    else:
-        never = sum(1 for row in rows if not row["last_checked"])
-        click.echo(f"{len(rows)} targets: {len(rows) - len(failing_rows) - never} ok, {len(failing_rows)} failing, "
-                   f"{never} never checked; daemon: " + (f"running (pid {daemon['pid']})" if daemon else "not running")
-                   + (f"; email: {'on' if settings.email.enabled else 'off'}, {outbox} in the outbox"
-                      if settings.email.enabled or outbox else ""))
-        for line in engine_text:
-            click.echo(line)
-        if channels:
-            click.echo("notify: " + ", ".join(f"{c['channel']} ({c['outbox']} waiting)" for c in channels))
-        for row in shown:
-            click.echo(_status_line(row))
-    ctx.exit(EXIT_CHANGED if failing_rows else EXIT_OK)  # status: 1 means a target needs attention
-
-
-def _status_line(row: dict[str, Any]) -> str:
-    line = (f"{row['target']}: last check {_utc(row['last_checked']) or 'never'} ({row['last_status'] or '-'}), "
-            f"last change {_utc(row['last_change']) or 'none'}, next run {_utc(row['next_run']) or '-'}")
-    if row["last_error"]:
-        line += f", error: {row['last_error']} (x{row['consecutive_failures']} since {_utc(row['failing_since'])}"
-        line += f", '{row['reported']}' reported)" if row["reported"] else ", not reported yet)"
-    return line
-
-
-def _utc(iso: str | None) -> str | None:
-    """An ISO time as everything else shows times: 'YYYY-MM-DD HH:MM:SS UTC'."""
-    if not iso:
-        return None
-    try:
-        return stamp(datetime.fromisoformat(iso))
-    except ValueError:
-        return iso
-
-
-def _iso(when: datetime | None) -> str | None:
-    return when.isoformat(timespec="seconds") if when else None
-
-
 @cli.command("normalize")
 @click.argument("file", type=click.File("rb"))
 @click.option("--profile", type=click.Choice(sorted(PROFILES)), default="generic", show_default=True)
@@ -323,6 +247,7 @@ add_review_commands(cli)
 add_store_commands(cli)
 add_engine_commands(cli)
 add_notify_commands(cli)
+add_status_command(cli)
 
 
 def main() -> None:
