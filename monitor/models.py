@@ -49,6 +49,7 @@ class Target:
     chrome: Literal["chrome", "content"] = "chrome"  # a change confined to site chrome: no alarm, or content
     via: Literal["http", "browser", "auto"] = "http"  # auto: HTTP, then the browser when a wall answers
     source: Literal["live", "archive"] = "live"  # archive: the web archive's newest capture, not the site
+    paused: bool = False  # not scheduled by the daemon, not checked by a plain `monitor check`
 
     @property
     def uses_archive(self) -> bool:

@@ -17,7 +17,7 @@ LAYERS = [
     {"patterns"},
     {"fetch", "extract", "store", "config", "diff", "events", "review"},
     {"report"},
-    {"check", "notify", "backfill", "verify"},
+    {"check", "notify", "backfill", "verify", "watchlist"},
     {"daemon", "web"},
     {"demo"},
     {"cli"},

@@ -26,6 +26,7 @@ from monitor.cli.progress import Progress
 from monitor.cli.review import add_review_commands
 from monitor.cli.status import add_status_command
 from monitor.cli.store import add_store_commands
+from monitor.cli.targets import add_target_commands
 from monitor.clock import utcnow
 from monitor.daemon import run_checks
 from monitor.errors import MonitorError
@@ -78,15 +79,18 @@ def cli(ctx: click.Context, config: Path, verbose: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array, one object per target.")
 @click.pass_context
 def check(ctx: click.Context, names: tuple[str, ...], as_json: bool) -> None:
-    """Check the named targets (all by default) once; exit 0 quiet, 1 changed, 2 error."""
+    """Check the named targets (all but the paused ones by default) once; exit 0 quiet, 1 changed, 2 error."""
     settings = settings_of(ctx)
     unknown = [n for n in names if settings.target(n) is None]
     if unknown:
         raise CliError(f"unknown target(s): {', '.join(unknown)} (configured: "
                        f"{', '.join(t.name for t in settings.targets) or 'none'})")
-    targets = [settings.target(n) for n in names] if names else list(settings.targets)
+    # Named targets are checked even when paused; a plain `monitor check` leaves paused ones alone.
+    targets = [settings.target(n) for n in names] if names else [t for t in settings.targets if not t.paused]
     if not targets:
-        raise CliError(f"{ctx.obj['config']}: no targets configured")
+        paused = sum(1 for t in settings.targets if t.paused)
+        raise CliError(f"{ctx.obj['config']}: no targets configured" if not paused else
+                       f"{ctx.obj['config']}: all {paused} targets are paused (`monitor resume NAME`)")
     progress = Progress(len(targets), quiet=as_json)
     try:
         report = run_checks(settings, targets, on_result=progress)
@@ -248,6 +252,7 @@ add_store_commands(cli)
 add_engine_commands(cli)
 add_notify_commands(cli)
 add_status_command(cli)
+add_target_commands(cli)
 
 
 def main() -> None:

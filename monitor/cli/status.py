@@ -42,7 +42,7 @@ def add_status_command(group: click.Group) -> None:
                 "last_checked": _iso(state.last_checked), "last_status": state.last_status,
                 "last_change": _iso(state.last_change), "last_error": state.last_error,
                 "consecutive_failures": state.consecutive_failures, "failing_since": _iso(state.failing_since),
-                "reported": state.reported, "next_run": next_run,
+                "reported": state.reported, "next_run": None if target.paused else next_run, "paused": target.paused,
             })
         failing_rows = [row for row in rows if row["consecutive_failures"]]
         outbox = Outbox(settings.snapshots_dir, settings.reports_dir, settings.email).size()
@@ -58,8 +58,10 @@ def add_status_command(group: click.Group) -> None:
         else:
             never = sum(1 for row in rows if not row["last_checked"])
             running = f"running (pid {daemon['pid']})" if daemon else "not running"
+            paused = sum(1 for row in rows if row["paused"])
             click.echo(f"{len(rows)} targets: {len(rows) - len(failing_rows) - never} ok, {len(failing_rows)} "
-                       f"failing, {never} never checked; daemon: {running}"
+                       f"failing, {never} never checked" + (f", {paused} paused" if paused else "")
+                       + f"; daemon: {running}"
                        + (f"; email: {'on' if settings.email.enabled else 'off'}, {outbox} in the outbox"
                           if settings.email.enabled or outbox else ""))
             for line in engine_text:
@@ -72,6 +74,8 @@ def add_status_command(group: click.Group) -> None:
 
 
 def _status_line(row: dict[str, Any]) -> str:
+    if row.get("paused"):
+        return f"{row['target']}: paused (last check {_utc(row['last_checked']) or 'never'})"
     line = (f"{row['target']}: last check {_utc(row['last_checked']) or 'never'} ({row['last_status'] or '-'}), "
             f"last change {_utc(row['last_change']) or 'none'}, next run {_utc(row['next_run']) or '-'}")
     if row["last_error"]:

@@ -82,6 +82,7 @@ class TargetSchema(StrictSchema):
     chrome: Literal["chrome", "content"] = "chrome"
     fetch: _TargetFetchSchema | None = None
     source: Literal["live", "archive"] = "live"
+    paused: bool = False
 
     @field_validator("name")
     @classmethod

@@ -197,6 +197,11 @@ class Daemon:
         self._write_status()
 
     def _schedule(self, target: Target) -> None:
+        if target.paused:
+            if self._scheduler.get_job(target.name) is not None:
+                self._scheduler.remove_job(target.name)
+            logger.info("%s: paused; not scheduled", target.name)
+            return
         now = self._clock()
         state = self.store.load_state(target.name)
         start = first_run(target, state.last_checked, now, self.settings.daemon.startup_spread, self._rng)
