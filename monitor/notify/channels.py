@@ -22,13 +22,13 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from monitor.errors import MonitorError, NotifyError
 from monitor.models import ChannelSettings, CheckResult
-from monitor.notify.outbox import MAX_BACKOFF, OUTBOX, FlushResult, notifiable
+from monitor.notify.outbox import OUTBOX, FlushResult, hold_back, notifiable
 from monitor.report import read_sidecar
 from monitor.report.chat import Format, chat_key, chat_message, significance
 from monitor.store import read_json, write_json
@@ -204,12 +204,8 @@ class ChannelOutbox:
                 self._send(url, meta["title"], meta["body"], meta["format"])
             except MonitorError as exc:
                 error = str(exc)
-                attempts = int(meta.get("attempts", 0)) + 1
-                delay = min(self.channel.retry_backoff * 2 ** (attempts - 1), MAX_BACKOFF)
-                later = (now + timedelta(seconds=delay)).isoformat()
-                write_json(path, {**meta, "attempts": attempts, "last_error": error, "next_attempt": later})
-                for _, other, other_meta in entries[index + 1:]:  # the channel waits as a whole, in order
-                    write_json(other, {**other_meta, "next_attempt": later})
+                attempts, delay = hold_back((path, meta), [(p, m) for _, p, m in entries[index + 1:]], error, now,
+                                            self.channel.retry_backoff)
                 logger.error("channel %s: %s; %d messages wait (attempt %d, next in %.0fs)", self.channel.name,
                              error, len(entries) - index, attempts, delay)
                 return FlushResult(sent, 1, len(entries) - index - 1, f"channel {self.channel.name}: {error}")

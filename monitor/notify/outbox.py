@@ -40,6 +40,20 @@ def notifiable(result: CheckResult, on: Iterable[str]) -> str | None:
     return kind if kind in set(on) else None
 
 
+def hold_back(failed: tuple[Path, dict[str, Any]], waiting: Iterable[tuple[Path, dict[str, Any]]], error: str,
+              now: datetime, backoff: float) -> tuple[int, float]:
+    """Record a failed send on the `failed` entry (path, metadata) and put it and every later `waiting` one on
+    the same exponential back-off, so the queue keeps its order; return (attempts, delay in seconds)."""
+    path, meta = failed
+    attempts = int(meta.get("attempts", 0)) + 1
+    delay = min(backoff * 2 ** (attempts - 1), MAX_BACKOFF)
+    later = (now + timedelta(seconds=delay)).isoformat()
+    write_json(path, {**meta, "attempts": attempts, "last_error": error, "next_attempt": later})
+    for other_path, other in waiting:
+        write_json(other_path, {**other, "next_attempt": later})
+    return attempts, delay
+
+
 @dataclass(frozen=True)
 class FlushResult:
     """What one pass over the outbox did."""
@@ -150,15 +164,10 @@ class Outbox:
             try:
                 self._send(self.settings, message)  # type: ignore[arg-type]
             except EmailError as exc:
-                error = str(exc)
-                attempts = int(meta.get("attempts", 0)) + 1
-                delay = min(self.settings.retry_backoff * 2 ** (attempts - 1), MAX_BACKOFF)
-                later = (now + timedelta(seconds=delay)).isoformat()
-                write_json(meta_path, {**meta, "attempts": attempts, "last_error": error, "next_attempt": later})
-                for *_, other_path, other in entries[index + 1:]:  # the rest wait with it, in order
-                    write_json(other_path, {**other, "next_attempt": later})
+                attempts, delay = hold_back((meta_path, meta), [(p, m) for *_, p, m in entries[index + 1:]],
+                                            str(exc), now, self.settings.retry_backoff)
                 logger.error("%s; the mail stays in the outbox (attempt %d, next in %.0fs)", exc, attempts, delay)
-                return FlushResult(sent, failed + 1, len(entries) - index - 1, error)
+                return FlushResult(sent, failed + 1, len(entries) - index - 1, str(exc))
             write_json(self.root / "sent" / f"{key}.json", {**meta, "sent_at": now.isoformat()})
             self._forget(key)
             sent += 1
