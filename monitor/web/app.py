@@ -2,7 +2,8 @@
 
 Screens: the list of changes (unreviewed first, filters by target, status and kind), a report (three views,
 previous/next, mark reviewed with a note and a significance), a target's history (every snapshot, its text,
-compare any two). Review marks go to monitor.review and the static site is regenerated after each one.
+compare any two). Review marks go to monitor.review and the static site is regenerated after each one. The
+read side of the JSON API (/api/v1, with its OpenAPI document) is web/api.py.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from monitor.report import (
 from monitor.review import ReviewStore
 from monitor.store import SnapshotStore
 from monitor.web import security
+from monitor.web.api import api_blueprint
 from monitor.web.filters import KINDS, STATUSES, Filters, neighbours
 
 logger = logging.getLogger(__name__)
@@ -80,6 +82,7 @@ def create_app(settings: Settings, *, token: str | None = None, clock: Clock = u
     security.install(app, token)  # first: a request without the token is refused before anything else runs
     CSRFProtect(app)
     src = Sources(settings, SnapshotStore(settings.snapshots_dir), ReviewStore(settings.reports_dir), clock)
+    app.register_blueprint(api_blueprint(settings))
 
     def page(template: str, entries: list[ReportEntry], **context: object) -> str:
         unreviewed = sum(1 for e in entries if not e.reviewed)

@@ -1,0 +1,74 @@
+"""The JSON API (read side) through Flask's test client: every route, the OpenAPI document against the routes,
+the token gate, and names that try to leave their folder."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from monitor.web.app import create_app
+from tests.conftest import HOSTILE_TEXT, MATTIS, NATO, ReportSite
+
+TOKEN = "api-token-for-tests-0123456789abcdef"
+
+
+@pytest.fixture
+def client(report_site: ReportSite) -> FlaskClient:
+    return create_app(report_site.settings).test_client()
+
+
+def test_targets_status_history_and_reports(client: FlaskClient, report_site: ReportSite) -> None:
+    status = client.get("/api/v1/status").get_json()
+    assert status == {"version": "1", "daemon": {"running": False, "pid": None}, "targets": 2, "failing": 0,
+                      "paused": 0}
+    targets = client.get("/api/v1/targets").get_json()
+    assert [t["name"] for t in targets] == [NATO, MATTIS]
+    assert targets[0]["state"] in ("changed", "unchanged") and targets[0]["last_checked"]
+    one = client.get(f"/api/v1/targets/{NATO}").get_json()
+    assert one["name"] == NATO and one["profile"] == "defense.gov" and one["every"] == 6 * 3600
+    history = client.get(f"/api/v1/targets/{NATO}/history").get_json()
+    assert len(history) >= 2 and history[0]["taken_at"] > history[-1]["taken_at"]
+    assert client.get(history[0]["text"]).status_code == 200, "the text link works"
+    reports = client.get("/api/v1/reports").get_json()
+    assert [f"{r['target']}/{r['id']}" for r in reports] == report_site.refs
+    assert len(client.get(f"/api/v1/reports?target={NATO}").get_json()) == 2
+    first = reports[0]
+    doc = client.get(first["json"]).get_json()
+    assert doc["kind"] == "changed" and doc["ops"] and doc["reviewed"] is False
+    assert client.get(doc["html"]).status_code == 200
+    assert len(client.get("/api/v1/reports?unreviewed=1").get_json()) == 3
+
+
+def test_page_text_comes_back_as_json_strings(client: FlaskClient, report_site: ReportSite) -> None:
+    mattis = next(r for r in client.get("/api/v1/reports").get_json() if r["target"] == MATTIS)
+    response = client.get(mattis["json"])
+    assert response.mimetype == "application/json"
+    assert "<script>" not in response.get_data(as_text=True), "JSON escapes < as \\u003c"
+    assert any(HOSTILE_TEXT.split()[0] in text for _, text in response.get_json()["ops"])
+
+
+def test_unknown_and_escaping_names_are_404(client: FlaskClient) -> None:
+    for path in ("/api/v1/targets/nosuch", "/api/v1/targets/..%2F..%2Fetc", "/api/v1/targets/nosuch/history",
+                 "/api/v1/reports/nosuch/20260101T000000Z-abc", f"/api/v1/reports/{NATO}/..%2Fstate",
+                 "/api/v1/targets/NATO"):
+        assert client.get(path).status_code == 404, path
+
+
+def test_the_openapi_document_describes_exactly_the_routes(report_site: ReportSite) -> None:
+    app: Flask = create_app(report_site.settings)
+    routes = {rule.rule.replace("<", "{").replace(">", "}") for rule in app.url_map.iter_rules()
+              if rule.rule.startswith("/api/v1")}
+    document = app.test_client().get("/api/v1/openapi.json").get_json()
+    assert document["openapi"].startswith("3.") and set(document["paths"]) == routes
+    for path, item in document["paths"].items():
+        declared = {p["name"] for p in item["get"]["parameters"] if p["in"] == "path"}
+        assert declared == {part[1:-1] for part in path.split("/") if part.startswith("{")}, path
+
+
+def test_the_token_gate_holds_for_the_api(report_site: ReportSite) -> None:
+    client = create_app(report_site.settings, token=TOKEN).test_client()
+    assert client.get("/api/v1/targets").status_code in (302, 401, 403)
+    ok = client.get("/api/v1/targets", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert ok.status_code == 200 and len(ok.get_json()) == 2
+    assert client.get("/api/v1/targets", headers={"Authorization": "Bearer wrong"}).status_code in (302, 401, 403)
