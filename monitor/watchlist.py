@@ -55,6 +55,12 @@ def _change(path: Path, change: Callable[[Any], None]) -> Settings:
         try:
             text = path.read_text(encoding="utf-8") if path.exists() else ""
             doc = yaml.load(text) if text.strip() else None
+            if "\n- " in text or "\n  - " in text or "\n    - " in text:
+                from ruamel.yaml.util import load_yaml_guess_indent
+
+                _, indent, offset = load_yaml_guess_indent(text)  # write lists the way this file does
+                indent, offset = indent or 4, offset or 0
+                yaml.indent(mapping=indent - offset if indent > offset else 2, sequence=indent, offset=offset)
         except (OSError, YAMLError) as exc:
             raise ConfigError(f"{path}: cannot read it: {exc}") from exc
         if doc is None:

@@ -28,12 +28,12 @@ from monitor.fetch import Archive, Fetcher, stop_thread
 from monitor.models import CheckResult, Settings, Target
 from monitor.notify import Outbox, channel_outboxes, notify, notify_channels
 from monitor.report import SiteUpdates, publish
-from monitor.store import SnapshotStore, read_json, write_json
+from monitor.store import DAEMON_STATUS, SnapshotStore, write_json
 
 logger = logging.getLogger(__name__)
 
 MAX_JITTER = 300.0
-STATUS_FILE = "daemon.json"
+STATUS_FILE = DAEMON_STATUS
 MAIL_JOB = "_email"  # not a valid target name, so it cannot collide with a target's job
 HOUSEKEEPING_JOB = "_housekeeping"
 HOUSEKEEPING_EVERY = 2.0  # seconds between index regenerations and daemon.json updates after checks
@@ -276,14 +276,4 @@ class Daemon:
 
 def read_status(settings: Settings) -> dict[str, Any] | None:
     """Return the running daemon's status document, or None when no daemon holds this snapshots dir."""
-    lock = SnapshotStore(settings.snapshots_dir).daemon_lock()
-    if not lock.path.exists():
-        return None
-    if lock.acquire(0):  # nobody holds it: no daemon
-        lock.close()
-        return None
-    try:
-        return read_json(settings.snapshots_dir / STATUS_FILE)
-    except MonitorError:
-        return None
-
+    return SnapshotStore(settings.snapshots_dir).daemon_status()

@@ -8,6 +8,7 @@ and `TargetState` records and knows nothing about fetching, diffing or reports.
 
 from monitor.store.durable import fsync_dir, read_json, write_atomic, write_json
 from monitor.store.retention import ReportRef, plan
-from monitor.store.snapshots import CHECKS, SnapshotStore
+from monitor.store.snapshots import CHECKS, DAEMON_STATUS, SnapshotStore
 
-__all__ = ["CHECKS", "ReportRef", "SnapshotStore", "fsync_dir", "plan", "read_json", "write_atomic", "write_json"]
+__all__ = ["CHECKS", "DAEMON_STATUS", "ReportRef", "SnapshotStore", "fsync_dir", "plan", "read_json", "write_atomic",
+           "write_json"]

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from monitor.errors import StoreError
+from monitor.errors import MonitorError, StoreError
 from monitor.models import NAME_RE, SNAPSHOT_ID_RE, Snapshot, SnapshotSource, TargetState, Validators, time_id
 from monitor.store.durable import fsync_dir, read_file, read_json, write_atomic, write_cache_json, write_json
 from monitor.store.lock import FileLock, locked
@@ -34,6 +34,7 @@ _EVENTS = ("error", "removed")
 # and 35.3 KB (4 % smaller for twice the time).
 RAW_GZIP_LEVEL = 3
 CHECKS = "check.json"  # what every check refreshes (SnapshotStore.load_state)
+DAEMON_STATUS = "daemon.json"  # written by the running daemon (pid, next runs); read by status, the app
 _CHECK_FIELDS = ("last_checked", "last_status", "etag", "last_modified", "fingerprint")
 
 
@@ -69,6 +70,20 @@ class SnapshotStore:
     def daemon_lock(self) -> FileLock:
         """Return the (unacquired) lock that makes one daemon per snapshots dir."""
         return FileLock(self.root / ".daemon.lock")
+
+    def daemon_status(self) -> dict[str, Any] | None:
+        """Return the running daemon's status document (`daemon.json`: pid, next runs), or None when no daemon
+        holds this snapshots dir."""
+        lock = self.daemon_lock()
+        if not lock.path.exists():
+            return None
+        if lock.acquire(0):  # nobody holds it: no daemon
+            lock.close()
+            return None
+        try:
+            return read_json(self.root / DAEMON_STATUS)
+        except MonitorError:
+            return None
 
     def history(self, target: str) -> list[Snapshot]:
         """Return the target's snapshots, newest first. Raises StoreError on an unreadable metadata file."""

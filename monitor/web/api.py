@@ -50,8 +50,6 @@ def _target_json(target: Target, state: TargetState, next_run: str | None) -> di
 
 def api_blueprint(settings: Settings) -> Blueprint:
     """Return the /api/v1 blueprint over `settings`' store and reports."""
-    from monitor.daemon import read_status
-
     api = Blueprint("api", __name__, url_prefix="/api/v1")
     store = SnapshotStore(settings.snapshots_dir)
     reviews = ReviewStore(settings.reports_dir)
@@ -63,11 +61,11 @@ def api_blueprint(settings: Settings) -> Blueprint:
         return target
 
     def next_runs() -> dict[str, str]:
-        return (read_status(settings) or {}).get("next_run", {})
+        return (store.daemon_status() or {}).get("next_run", {})
 
     @api.get("/status")
     def status() -> ResponseReturnValue:
-        daemon = read_status(settings)
+        daemon = store.daemon_status()
         states = [store.load_state(t.name) for t in settings.targets]
         return _json({"version": VERSION, "daemon": {"running": daemon is not None,
                                                        "pid": (daemon or {}).get("pid")},

@@ -38,6 +38,7 @@ from monitor.store import SnapshotStore
 from monitor.web import security
 from monitor.web.api import api_blueprint
 from monitor.web.filters import KINDS, STATUSES, Filters, neighbours
+from monitor.web.watches import STATES, TIMELINE_DAYS, TIMELINE_WIDTH, matching, reload_daemon, watches
 
 logger = logging.getLogger(__name__)
 
@@ -192,6 +193,36 @@ def create_app(settings: Settings, *, token: str | None = None, clock: Clock = u
             abort(404)
         return Response(text, mimetype="text/plain", headers={"Content-Disposition": "inline"})
 
+    @app.get("/watches")
+    def watches_page() -> str:
+        entries = src.entries()
+        status = src.store.daemon_status() or {}
+        current = _current(settings)  # the file as it is now: a pause from here or the CLI shows at once
+        rows = watches(current, {t.name: src.store.load_state(t.name) for t in current.targets}, entries,
+                       status.get("next_run", {}), src.clock())
+        state, name = request.args.get("state", "all"), request.args.get("name", "").strip()
+        shown = matching(rows, state if state in STATES else "all", name)
+        return page("watches.html", entries, rows=rows, shown=shown, states=STATES, state=state, name=name,
+                    filtered=bool(name) or state not in ("", "all"), days=TIMELINE_DAYS, width=TIMELINE_WIDTH,
+                    failing=sum(1 for w in rows if w.state == "failing"),
+                    can_edit=settings.config_path is not None)
+
+    @app.post("/watches/<target>/pause")
+    def watch_pause(target: str) -> Response:
+        from monitor.watchlist import set_paused
+
+        if not NAME_RE.match(target) or _current(settings).target(target) is None or settings.config_path is None:
+            abort(404)
+        paused = request.form.get("paused") == "1"
+        try:
+            set_paused(settings.config_path, target, paused)
+        except MonitorError as exc:
+            flash(f"Not changed: {exc}", "error")
+            return redirect(url_for("watches_page"))
+        flash(f"{target} {'paused' if paused else 'resumed'} in {settings.config_path.name}; "
+              f"{reload_daemon(src.store.daemon_status())}.")
+        return redirect(url_for("watches_page"))
+
     @app.route("/login", methods=["GET", "POST"])
     def login() -> Response | str:
         nxt = security.safe_next(request.values.get("next"))
@@ -204,6 +235,19 @@ def create_app(settings: Settings, *, token: str | None = None, clock: Clock = u
         return render_template("login.html", next=nxt, unreviewed_total=0, all_targets=[])
 
     return app
+
+
+def _current(settings: Settings) -> Settings:
+    """The settings as the config file says now (the app's own copy if the file cannot be read)."""
+    from monitor.config import load_settings
+
+    if settings.config_path is None:
+        return settings
+    try:
+        return load_settings(settings.config_path)
+    except MonitorError as exc:
+        logger.warning("watches: reading %s: %s", settings.config_path, exc)
+        return settings
 
 
 def _position(queue: list[ReportEntry], target: str, report_id: str) -> tuple[int, int] | None:

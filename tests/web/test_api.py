@@ -72,3 +72,37 @@ def test_the_token_gate_holds_for_the_api(report_site: ReportSite) -> None:
     ok = client.get("/api/v1/targets", headers={"Authorization": f"Bearer {TOKEN}"})
     assert ok.status_code == 200 and len(ok.get_json()) == 2
     assert client.get("/api/v1/targets", headers={"Authorization": "Bearer wrong"}).status_code in (302, 401, 403)
+
+
+def _csrf(html: str) -> str:
+    import re
+
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match
+    return match.group(1)
+
+
+def test_the_watches_page_lists_states_filters_and_pauses_through_the_config_file(report_site: ReportSite) -> None:
+    import re
+
+    settings = report_site.settings
+    assert settings.config_path is not None
+    client = create_app(settings).test_client()
+    html = client.get("/watches").get_data(as_text=True)
+    rows = re.findall(r'<tr data-target="([^"]+)" data-state="([^"]+)"', html)
+    assert [name for name, _ in rows] == [NATO, MATTIS] or [name for name, _ in rows] == [MATTIS, NATO]
+    assert "<svg" in html and 'href="/r/' in html, "the timeline links the reports"
+    assert "<script>" not in html.split("</head>")[1], "page text is escaped"
+    only = client.get("/watches?name=mattis").get_data(as_text=True)
+    assert re.findall(r'<tr data-target="([^"]+)"', only) == [MATTIS]
+    assert client.post(f"/watches/{NATO}/pause", data={"paused": "1"}).status_code == 400, "CSRF required"
+    token = _csrf(html)
+    before = settings.config_path.read_text()
+    done = client.post(f"/watches/{NATO}/pause", data={"paused": "1", "csrf_token": token})
+    assert done.status_code == 302 and "paused: true" in settings.config_path.read_text()
+    html = client.get("/watches?state=paused").get_data(as_text=True)
+    assert re.findall(r'<tr data-target="([^"]+)" data-state="([^"]+)"', html) == [(NATO, "paused")]
+    assert f"{NATO} paused in" in html
+    client.post(f"/watches/{NATO}/pause", data={"paused": "0", "csrf_token": _csrf(html)})
+    assert settings.config_path.read_text() == before, "resume gives back the same file"
+    assert client.post("/watches/nosuch/pause", data={"paused": "1", "csrf_token": token}).status_code == 404

@@ -166,6 +166,7 @@ def test_every_screen_passes_the_axe_accessibility_checks(page: Page, review_ser
     ref = review_server.site.refs[0]
     snapshots = [p.stem for p in sorted((review_server.site.settings.snapshots_dir / NATO).glob("2*.json"))]
     urls = [review_server.url, f"{review_server.url}?status=reviewed", f"{review_server.url}r/{ref}",
+            f"{review_server.url}watches",
             f"{review_server.url}t/{NATO}", f"{review_server.url}t/{NATO}/compare?a={snapshots[0]}&b={snapshots[-1]}",
             f"{review_server.url}login", (reports / "index.html").as_uri(), (reports / NATO / "index.html").as_uri(),
             (reports / NATO / "history.html").as_uri(), (reports / f"{ref}.html").as_uri()]

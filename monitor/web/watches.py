@@ -1,0 +1,96 @@
+"""The watches page: every target with its state, last check, next run, last change, error streak and a
+90-day timeline of its reports (an inline SVG drawn here, no script); failing first, then most recently
+changed; filtered by state and name. Pause and resume are POSTs (CSRF) that edit config.yaml through
+`monitor.watchlist` and tell a running daemon to reload.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from monitor.models import Settings, Target, TargetState
+from monitor.report import ReportEntry, stamp
+
+logger = logging.getLogger(__name__)
+
+STATES = ("all", "failing", "changed", "ok", "paused", "never checked")
+TIMELINE_DAYS = 90
+TIMELINE_WIDTH = 180
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One report on a timeline: its x position, its kind, its link and a label."""
+
+    x: float
+    kind: str
+    href: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Watch:
+    """One row of the watches page."""
+
+    target: Target
+    state: str
+    last_checked: str
+    next_run: str
+    last_change: str
+    streak: int
+    error: str | None
+    marks: tuple[Mark, ...]
+    sort_key: tuple[int, float]
+
+
+def state_of(target: Target, state: TargetState) -> str:
+    """Return a target's state in one word: paused, failing, never checked, changed (its last check), ok."""
+    if target.paused:
+        return "paused"
+    if state.consecutive_failures:
+        return "failing"
+    if state.last_checked is None:
+        return "never checked"
+    return "changed" if state.last_status == "changed" else "ok"
+
+
+def watches(settings: Settings, states: dict[str, TargetState], entries: list[ReportEntry],
+            next_runs: dict[str, str], now: datetime) -> list[Watch]:
+    """Return the rows: failing first, then the most recently changed, then the rest by name."""
+    start = now - timedelta(days=TIMELINE_DAYS)
+    rows = []
+    for target in settings.targets:
+        st = states[target.name]
+        mine = [e for e in entries if e.target == target.name and e.created_at >= start]
+        marks = tuple(Mark(round((e.created_at - start) / timedelta(days=TIMELINE_DAYS) * TIMELINE_WIDTH, 1),
+                           e.kind, f"/r/{e.target}/{e.id}", f"{e.kind} {stamp(e.created_at)}") for e in mine)
+        word = state_of(target, st)
+        changed = st.last_change.timestamp() if st.last_change else 0.0
+        run = next_runs.get(target.name)
+        rows.append(Watch(target, word, stamp(st.last_checked) if st.last_checked else "never",
+                          "-" if target.paused or not run else stamp(datetime.fromisoformat(run)),
+                          stamp(st.last_change) if st.last_change else "none", st.consecutive_failures,
+                          st.last_error, marks, (0 if word == "failing" else 1, -changed)))
+    return sorted(rows, key=lambda w: (w.sort_key, w.target.name))
+
+
+def matching(rows: list[Watch], state: str, name: str) -> list[Watch]:
+    """Return the rows in `state` (or all) whose name contains `name`."""
+    return [w for w in rows if (state in ("", "all") or w.state == state) and name.lower() in w.target.name]
+
+
+def reload_daemon(status: dict[str, Any] | None) -> str:
+    """Send SIGHUP to the daemon whose status document is `status`; return what happened, in words."""
+    if not status or not isinstance(status.get("pid"), int):
+        return "no daemon is running; the next run uses it"
+    try:
+        os.kill(status["pid"], signal.SIGHUP)
+    except OSError as exc:
+        logger.warning("could not signal the daemon: %s", exc)
+        return "the daemon could not be told to reload"
+    return "the daemon reloads the config"
