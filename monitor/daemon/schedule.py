@@ -242,7 +242,13 @@ class Daemon:
         self._status_dirty.set()
 
     def _housekeeping(self) -> None:
-        """Regenerate the index pages of the targets checked since the last pass; refresh daemon.json."""
+        """Start the checks asked for from the app ("check now"); regenerate the index pages of the targets
+        checked since the last pass; refresh daemon.json."""
+        for name in self.store.take_check_requests():
+            target = self.settings.target(name)
+            if target is not None and not target.paused:
+                logger.info("%s: check asked for now", name)
+                self._dispatch(name)
         self._site.flush(self._clock())
         if self._status_dirty.is_set():
             self._status_dirty.clear()

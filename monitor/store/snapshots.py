@@ -71,6 +71,24 @@ class SnapshotStore:
         """Return the (unacquired) lock that makes one daemon per snapshots dir."""
         return FileLock(self.root / ".daemon.lock")
 
+    def request_check(self, target: str, when: datetime) -> None:
+        """Ask the running daemon to check `target` at its next pass (`.requests/<target>.json`). Raises
+        StoreError."""
+        if not NAME_RE.match(target):
+            raise StoreError(f"invalid target name {target!r}")
+        write_json(self.root / ".requests" / f"{target}.json", {"version": 1, "requested_at": when.isoformat()})
+
+    def take_check_requests(self) -> list[str]:
+        """Return the targets asked for by request_check (oldest first) and forget the requests."""
+        folder = self.root / ".requests"
+        found = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime) if folder.is_dir() else []
+        names = []
+        for path in found:
+            path.unlink(missing_ok=True)
+            if NAME_RE.match(path.stem):
+                names.append(path.stem)
+        return names
+
     def daemon_status(self) -> dict[str, Any] | None:
         """Return the running daemon's status document (`daemon.json`: pid, next runs), or None when no daemon
         holds this snapshots dir."""

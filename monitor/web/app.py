@@ -38,7 +38,15 @@ from monitor.store import SnapshotStore
 from monitor.web import security
 from monitor.web.api import api_blueprint
 from monitor.web.filters import KINDS, STATUSES, Filters, neighbours
-from monitor.web.watches import STATES, TIMELINE_DAYS, TIMELINE_WIDTH, matching, reload_daemon, watches
+from monitor.web.watches import (
+    STATES,
+    TIMELINE_DAYS,
+    TIMELINE_WIDTH,
+    check_now,
+    matching,
+    reload_daemon,
+    watches,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -221,6 +229,20 @@ def create_app(settings: Settings, *, token: str | None = None, clock: Clock = u
             return redirect(url_for("watches_page"))
         flash(f"{target} {'paused' if paused else 'resumed'} in {settings.config_path.name}; "
               f"{reload_daemon(src.store.daemon_status())}.")
+        return redirect(url_for("watches_page"))
+
+    @app.post("/watches/<target>/check")
+    def watch_check(target: str) -> Response:
+        current = _current(settings)
+        watched = current.target(target) if NAME_RE.match(target) else None
+        if watched is None:
+            abort(404)
+        status = src.store.daemon_status()
+        if status:
+            src.store.request_check(target, src.clock())
+            flash(f"{target}: the daemon (pid {status.get('pid')}) checks it within seconds.")
+            return redirect(url_for("watches_page"))
+        flash(check_now(current, watched, src.clock))  # no daemon: this request runs it, under the target's lock
         return redirect(url_for("watches_page"))
 
     @app.route("/login", methods=["GET", "POST"])

@@ -1,7 +1,8 @@
 """The watches page: every target with its state, last check, next run, last change, error streak and a
 90-day timeline of its reports (an inline SVG drawn here, no script); failing first, then most recently
 changed; filtered by state and name. Pause and resume are POSTs (CSRF) that edit config.yaml through
-`monitor.watchlist` and tell a running daemon to reload.
+`monitor.watchlist` and tell a running daemon to reload; "check now" asks the running daemon, or checks the
+target in this process when none runs.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from monitor.clock import Clock
 from monitor.models import Settings, Target, TargetState
 from monitor.report import ReportEntry, stamp
 
@@ -94,3 +96,23 @@ def reload_daemon(status: dict[str, Any] | None) -> str:
         logger.warning("could not signal the daemon: %s", exc)
         return "the daemon could not be told to reload"
     return "the daemon reloads the config"
+
+
+def check_now(settings: Settings, target: Target, clock: Clock) -> str:
+    """Check `target` once in this process, as `monitor check NAME` does (under its lock); return one line."""
+    from monitor.check import CheckContext, check_target
+    from monitor.fetch import Archive, Fetcher
+    from monitor.store import SnapshotStore
+
+    archive = Archive(settings.archive, settings.fetch) if target.uses_archive else None
+    try:
+        with Fetcher(settings.fetch) as fetcher:
+            result = check_target(target, CheckContext(fetcher=fetcher, store=SnapshotStore(settings.snapshots_dir),
+                                                       reports_dir=settings.reports_dir, clock=clock,
+                                                       lock_wait=settings.daemon.lock_wait, archive=archive))
+    finally:
+        if archive is not None:
+            archive.close()
+    if result.status == "error":
+        return f"{target.name}: checked now: error: {result.error}"
+    return f"{target.name}: checked now: {result.status}" + (f" ({result.note})" if result.note else "")

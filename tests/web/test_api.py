@@ -3,6 +3,10 @@ the token gate, and names that try to leave their folder."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -106,3 +110,38 @@ def test_the_watches_page_lists_states_filters_and_pauses_through_the_config_fil
     client.post(f"/watches/{NATO}/pause", data={"paused": "0", "csrf_token": _csrf(html)})
     assert settings.config_path.read_text() == before, "resume gives back the same file"
     assert client.post("/watches/nosuch/pause", data={"paused": "1", "csrf_token": token}).status_code == 404
+
+
+def test_check_now_runs_here_without_a_daemon_and_is_asked_of_a_running_one(
+        report_site: ReportSite, tmp_path: Path, daemons: Callable[..., Any]) -> None:
+    import time
+
+    from monitor.store import SnapshotStore
+
+    settings = report_site.settings
+    client = create_app(settings).test_client()
+    html = client.get("/watches").get_data(as_text=True)
+    store = SnapshotStore(settings.snapshots_dir)
+    asked = len(report_site.server.requests)
+    done = client.post(f"/watches/{NATO}/check", data={"csrf_token": _csrf(html)}, follow_redirects=True)
+    assert f"{NATO}: checked now: unchanged" in done.get_data(as_text=True), done.get_data(as_text=True)[-2000:]
+    assert len(report_site.server.requests) == asked + 1, "the page was fetched once, here"
+    assert client.post(f"/watches/{NATO}/check", data={}).status_code == 400, "CSRF required"
+    # With a daemon: the request goes to it, and it checks the target within seconds.
+    assert settings.config_path is not None
+    text = settings.config_path.read_text()
+    settings.config_path.write_text(text + "daemon: {startup_spread: 0}\n" if "daemon:" not in text else text)
+    daemon = daemons(settings.config_path, tmp_path / "daemon.log")
+    deadline = time.monotonic() + 20
+    while store.daemon_status() is None:
+        assert time.monotonic() < deadline, daemon.text()
+        time.sleep(0.1)
+    time.sleep(1.0)
+    asked = len(report_site.server.requests)
+    html = client.get("/watches").get_data(as_text=True)
+    done = client.post(f"/watches/{NATO}/check", data={"csrf_token": _csrf(html)}, follow_redirects=True)
+    assert "checks it within seconds" in done.get_data(as_text=True)
+    while len(report_site.server.requests) == asked:
+        assert time.monotonic() < deadline + 15, daemon.text()
+        time.sleep(0.1)
+    assert daemon.stop() == 0 and "check asked for now" in daemon.text()
