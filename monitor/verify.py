@@ -111,7 +111,8 @@ def check_snapshots(store: SnapshotStore, result: Verification) -> set[tuple[str
             except StoreError as exc:  # not fsynced by design: a power cut may empty it; the next check rewrites it
                 result.findings.append(Finding((checks,), f"check cache not readable, the next check rewrites it: "
                                                           f"{_problem(exc)}", "notice"))
-    for path in (store.root / "daemon.json", *sorted((store.root / ".outbox").rglob("*.json"))):
+    for path in (store.root / "daemon.json", *sorted((store.root / ".outbox").rglob("*.json")),
+                 *sorted((store.root / ".requests").glob("*.json"))):
         if path.exists() and path.is_file():
             result.checked += 1
             try:
