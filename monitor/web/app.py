@@ -1,6 +1,7 @@
 """The review app: a small Flask (WSGI) app over the reports folder, the snapshot store and the review database.
 
-Screens: the list of changes (unreviewed first, filters by target, status and kind), a report (three views,
+Screens: the watches (the front page, web/watches.py), the list of changes at /reports (unreviewed first,
+filters by target, status and kind), a report (three views,
 previous/next, mark reviewed with a note and a significance), a target's history (every snapshot, its text,
 compare any two). Review marks go to monitor.review and the static site is regenerated after each one. The
 read side of the JSON API (/api/v1, with its OpenAPI document) is web/api.py.
@@ -108,7 +109,7 @@ def create_app(settings: Settings, *, token: str | None = None, clock: Clock = u
         return render_template("error.html", message=f"{exc.description} Reload the page and try again.",
                                unreviewed_total=0, all_targets=[]), 400
 
-    @app.get("/")
+    @app.get("/reports")
     def index() -> str:
         entries = src.entries()
         filters = Filters.from_args(request.args)
@@ -202,6 +203,7 @@ def create_app(settings: Settings, *, token: str | None = None, clock: Clock = u
         return Response(text, mimetype="text/plain", headers={"Content-Disposition": "inline"})
 
     @app.get("/watches")
+    @app.get("/")  # registered first: url_for gives "/"
     def watches_page() -> str:
         entries = src.entries()
         status = src.store.daemon_status() or {}

@@ -65,7 +65,7 @@ def unreviewed_in_title(page: Page) -> int:
 
 def test_open_list_open_report_mark_reviewed_count_drops_and_survives_reload(
         page: Page, review_server: ReviewServer) -> None:
-    page.goto(review_server.url)
+    page.goto(review_server.url + "reports")
     expect(page).to_have_title(re.compile(r"^\(3\) Change reports"))
     expect(page.locator("#reports tbody tr")).to_have_count(3)
     page.locator("#reports a.open").first.click()
@@ -82,7 +82,7 @@ def test_open_list_open_report_mark_reviewed_count_drops_and_survives_reload(
     expect(page.locator(".flash")).to_contain_text("reviewed")
     assert page.url != first_url, "marking moves on to the next report"
     assert unreviewed_in_title(page) == 2
-    page.goto(review_server.url)
+    page.goto(review_server.url + "reports")
     expect(page).to_have_title(re.compile(r"^\(2\) Change reports"))
     expect(page.locator("#unreviewed-count")).to_have_text("2")
     page.reload()
@@ -105,7 +105,7 @@ def test_keyboard_j_k_and_r(page: Page, review_server: ReviewServer) -> None:
         expect(page).to_have_url(re.compile(re.escape(f"/r/{ref}")))
         page.wait_for_load_state("load")  # the next key must meet the new page's script, not the old page
 
-    page.goto(review_server.url)
+    page.goto(review_server.url + "reports")
     page.keyboard.press("j")
     expect(page.locator("#reports tbody tr").first).to_have_class(re.compile("current"))
     page.keyboard.press("j")
@@ -150,7 +150,7 @@ def test_compare_two_snapshots_from_the_history(page: Page, review_server: Revie
     expect(page.locator("#inline .ins")).to_contain_text(["on Tuesday"])
 
 
-@pytest.mark.parametrize("path", ["", "r/{ref}", "t/" + NATO])
+@pytest.mark.parametrize("path", ["reports", "r/{ref}", "t/" + NATO])
 def test_readable_at_phone_width(page: Page, review_server: ReviewServer, path: str) -> None:
     page.set_viewport_size({"width": 375, "height": 740})
     page.goto(review_server.url + path.format(ref=review_server.site.refs[0]))
@@ -165,8 +165,8 @@ def test_every_screen_passes_the_axe_accessibility_checks(page: Page, review_ser
     reports = review_server.site.settings.reports_dir
     ref = review_server.site.refs[0]
     snapshots = [p.stem for p in sorted((review_server.site.settings.snapshots_dir / NATO).glob("2*.json"))]
-    urls = [review_server.url, f"{review_server.url}?status=reviewed", f"{review_server.url}r/{ref}",
-            f"{review_server.url}watches",
+    urls = [review_server.url, f"{review_server.url}reports", f"{review_server.url}reports?status=reviewed",
+            f"{review_server.url}r/{ref}",
             f"{review_server.url}t/{NATO}", f"{review_server.url}t/{NATO}/compare?a={snapshots[0]}&b={snapshots[-1]}",
             f"{review_server.url}login", (reports / "index.html").as_uri(), (reports / NATO / "index.html").as_uri(),
             (reports / NATO / "history.html").as_uri(), (reports / f"{ref}.html").as_uri()]

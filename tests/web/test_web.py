@@ -46,13 +46,13 @@ def report_url(ref: str) -> str:
 
 
 def test_list_shows_unreviewed_first_with_a_count_in_the_title(client: FlaskClient, report_site: ReportSite) -> None:
-    html = client.get("/").get_data(as_text=True)
+    html = client.get("/reports").get_data(as_text=True)
     assert title(html).startswith("(3) Change reports")
     rows = re.findall(r'<tr data-ref="([^"]+)"', html)
     assert rows == report_site.refs, "all unreviewed: newest first"
     target, rid = report_site.refs[0].split("/")
     ReviewStore(report_site.settings.reports_dir).mark(target, rid, when=utcnow())
-    html = client.get("/").get_data(as_text=True)
+    html = client.get("/reports").get_data(as_text=True)
     assert title(html).startswith("(2) Change reports")
     assert re.findall(r'<tr data-ref="([^"]+)"', html) == [*report_site.refs[1:], report_site.refs[0]], \
         "reviewed reports go after the unreviewed ones"
@@ -68,7 +68,7 @@ def test_list_shows_unreviewed_first_with_a_count_in_the_title(client: FlaskClie
     ("?target=../../etc&status=bogus", {NATO, MATTIS}),
 ])
 def test_filters_by_target_status_and_kind(client: FlaskClient, query: str, expected: set[str]) -> None:
-    html = client.get("/" + query).get_data(as_text=True)
+    html = client.get("/reports" + query).get_data(as_text=True)
     assert {ref.split("/")[0] for ref in re.findall(r'<tr data-ref="([^"]+)"', html)} == expected
 
 
@@ -110,14 +110,14 @@ def test_marking_reviewed_needs_csrf_then_moves_on_and_updates_everything(
     target, rid = ref.split("/")
     review = ReviewStore(report_site.settings.reports_dir).get(target, rid)
     assert review is not None and review.note == "Date reworded" and review.significance == 0.3
-    assert title(client.get("/").get_data(as_text=True)).startswith("(2) ")
+    assert title(client.get("/reports").get_data(as_text=True)).startswith("(2) ")
     page = client.get(url).get_data(as_text=True)
     assert "✓ reviewed" in page and "Date reworded" in page and "Mark unreviewed" in page
     static = (report_site.settings.reports_dir / "index.html").read_text(encoding="utf-8")
     assert "<title>(2) Change reports</title>" in static and "Date reworded" in static, "static index regenerated"
     client.post(url + "/review", data={"csrf_token": token, "action": "unreviewed"})
     assert ReviewStore(report_site.settings.reports_dir).get(target, rid) is None
-    assert title(client.get("/").get_data(as_text=True)).startswith("(3) ")
+    assert title(client.get("/reports").get_data(as_text=True)).startswith("(3) ")
 
 
 @pytest.mark.parametrize("significance", ["2", "-1", "nan", "lots"])
