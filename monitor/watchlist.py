@@ -152,3 +152,17 @@ def remove_target(path: Path, name: str) -> Settings:
             doc["targets"] = CommentedSeq()
 
     return _change(path, change)
+
+
+def name_of(url: str) -> str:
+    """Return a target name made from a URL: its last meaningful path part (or host), in a-z, 0-9 and '-'."""
+    import re
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "page"
+    words = [p for p in parts.path.split("/") if p and not p.isdigit()]
+    base = (words[-1] if words else parts.hostname or "page").lower()
+    return re.sub(r"[^a-z0-9]+", "-", base).strip("-")[:64].strip("-") or "page"

@@ -78,9 +78,9 @@ def add_target_commands(group: click.Group) -> None:
     def add(ctx: click.Context, url: str, name: str | None, profile: str, every: str | None, via: str | None,
             no_fetch: bool) -> None:
         """Watch URL: add it to the config file (comments kept), fetch it once and show what it extracts."""
-        from monitor.watchlist import add_target
+        from monitor.watchlist import add_target, name_of
 
-        entry: dict[str, Any] = {"name": name or _name_of(url), "url": url, "profile": profile}
+        entry: dict[str, Any] = {"name": name or name_of(url), "url": url, "profile": profile}
         if every:
             entry["every"] = every
         if via:
@@ -143,15 +143,3 @@ def _apply(ctx: click.Context, change: Any) -> Settings:
         return change(path)
     except MonitorError as exc:
         raise CliError(str(exc)) from exc
-
-
-def _name_of(url: str) -> str:
-    """A target name from a URL: its last meaningful path part (or host), in a-z, 0-9 and '-'."""
-    import re
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    words = [p for p in parts.path.split("/") if p and not p.isdigit()]
-    base = (words[-1] if words else parts.hostname or "page").lower()
-    name = re.sub(r"[^a-z0-9]+", "-", base).strip("-")[:64].strip("-")
-    return name or "page"

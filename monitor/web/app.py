@@ -44,6 +44,7 @@ from monitor.web.watches import (
     TIMELINE_DAYS,
     TIMELINE_WIDTH,
     check_now,
+    field_errors,
     matching,
     reload_daemon,
     watches,
@@ -202,9 +203,25 @@ def create_app(settings: Settings, *, token: str | None = None, clock: Clock = u
             abort(404)
         return Response(text, mimetype="text/plain", headers={"Content-Disposition": "inline"})
 
+    @app.post("/watches/add")
+    def watch_add() -> Response | tuple[str, int]:
+        from monitor.watchlist import add_target, name_of
+
+        form = {k: request.form.get(k, "").strip() for k in ("url", "name", "profile", "every")}
+        entry = {"name": form["name"] or name_of(form["url"]), "url": form["url"],
+                 "profile": form["profile"] or "generic", **({"every": form["every"]} if form["every"] else {})}
+        if settings.config_path is None:
+            abort(404)
+        try:
+            add_target(settings.config_path, entry)
+        except MonitorError as exc:
+            return watches_page(form=form, errors=field_errors(str(exc))), 400
+        flash(f"Added {entry['name']}; {reload_daemon(src.store.daemon_status())}.")
+        return redirect(url_for("watches_page"))
+
     @app.get("/watches")
     @app.get("/")  # registered first: url_for gives "/"
-    def watches_page() -> str:
+    def watches_page(form: dict[str, str] | None = None, errors: dict[str, str] | None = None) -> str:
         entries = src.entries()
         status = src.store.daemon_status() or {}
         current = _current(settings)  # the file as it is now: a pause from here or the CLI shows at once
@@ -215,7 +232,8 @@ def create_app(settings: Settings, *, token: str | None = None, clock: Clock = u
         return page("watches.html", entries, rows=rows, shown=shown, states=STATES, state=state, name=name,
                     filtered=bool(name) or state not in ("", "all"), days=TIMELINE_DAYS, width=TIMELINE_WIDTH,
                     failing=sum(1 for w in rows if w.state == "failing"),
-                    can_edit=settings.config_path is not None)
+                    can_edit=settings.config_path is not None, form=form or {}, errors=errors or {},
+                    profiles=("generic", "defense.gov"))
 
     @app.post("/watches/<target>/pause")
     def watch_pause(target: str) -> Response:

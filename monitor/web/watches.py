@@ -116,3 +116,17 @@ def check_now(settings: Settings, target: Target, clock: Clock) -> str:
     if result.status == "error":
         return f"{target.name}: checked now: error: {result.error}"
     return f"{target.name}: checked now: {result.status}" + (f" ({result.note})" if result.note else "")
+
+
+def field_errors(message: str) -> dict[str, str]:
+    """Map a refused change's message (one line per problem, `file:line: targets[N].key: why`) to the add
+    form's fields; what names no field goes under "form"."""
+    errors: dict[str, str] = {}
+    for line in message.splitlines():
+        for field in ("url", "name", "profile", "every"):
+            if f"].{field}:" in line:
+                errors[field] = line.split(f"].{field}:", 1)[1].strip()
+                break
+        else:
+            errors["form"] = line.split(": ", 1)[-1] if ".yaml" in line.split(": ", 1)[0] else line
+    return errors

@@ -145,3 +145,29 @@ def test_check_now_runs_here_without_a_daemon_and_is_asked_of_a_running_one(
         assert time.monotonic() < deadline + 15, daemon.text()
         time.sleep(0.1)
     assert daemon.stop() == 0 and "check asked for now" in daemon.text()
+
+
+def test_adding_a_target_from_the_watches_page_validates_like_the_config_file(report_site: ReportSite) -> None:
+    import re
+
+    settings = report_site.settings
+    assert settings.config_path is not None
+    client = create_app(settings).test_client()
+    token = _csrf(client.get("/").get_data(as_text=True))
+    before = settings.config_path.read_bytes()
+    bad = client.post("/watches/add", data={"csrf_token": token, "url": "not a url", "every": "5x"})
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 400 and settings.config_path.read_bytes() == before
+    assert re.search(r'id="add-url-error">[^<]*URL', html) and re.search(r'id="add-every-error">[^<]*duration', html)
+    assert 'value="not a url"' in html and 'aria-invalid="true"' in html, "what was typed stays, marked"
+    url = report_site.server.url("/News/Article/99/new-story/")
+    good = client.post("/watches/add", data={"csrf_token": token, "url": url, "every": "1h"},
+                       follow_redirects=True)
+    assert "Added new-story" in good.get_data(as_text=True)
+    assert "  - name: new-story" in settings.config_path.read_text() or "- name: new-story" in \
+        settings.config_path.read_text()
+    rows = re.findall(r'<tr data-target="([^"]+)"', client.get("/").get_data(as_text=True))
+    assert "new-story" in rows
+    dup = client.post("/watches/add", data={"csrf_token": token, "url": url, "name": "new-story"})
+    assert dup.status_code == 400 and "exists already" in dup.get_data(as_text=True)
+    assert client.post("/watches/add", data={"url": url}).status_code == 400, "CSRF required"
