@@ -1,5 +1,6 @@
-"""The read side of the JSON API under /api/v1, for integrations: what is watched and how it is doing, each
-target's snapshots, the change reports, the daemon's status, and the OpenAPI 3 document describing them.
+"""The JSON API under /api/v1, for integrations: what is watched and how it is doing, each target's snapshots,
+the change reports, the daemon's status; adding, changing, removing and checking targets (through
+monitor.watchlist, as the CLI does); and the OpenAPI 3 document describing it all.
 
 Everything goes through the app's token gate and Host check (`Authorization: Bearer <token>` suits scripts).
 Times are ISO 8601 UTC. Page-derived strings are returned as JSON strings: the client escapes them for its medium.
@@ -14,7 +15,8 @@ from typing import Any
 from flask import Blueprint, Response, abort, request
 from flask.typing import ResponseReturnValue
 
-from monitor.errors import StoreError
+from monitor.clock import utcnow
+from monitor.errors import ConfigError, MonitorError, StoreError
 from monitor.models import NAME_RE, REPORT_ID_RE, Settings, Target, TargetState
 from monitor.report import ReportEntry, list_reports
 from monitor.review import ReviewStore
@@ -55,7 +57,7 @@ def api_blueprint(settings: Settings) -> Blueprint:
     reviews = ReviewStore(settings.reports_dir)
 
     def target_or_404(name: str) -> Target:
-        target = settings.target(name) if NAME_RE.match(name) else None
+        target = current().target(name) if NAME_RE.match(name) else None
         if target is None:
             abort(404)
         return target
@@ -66,16 +68,17 @@ def api_blueprint(settings: Settings) -> Blueprint:
     @api.get("/status")
     def status() -> ResponseReturnValue:
         daemon = store.daemon_status()
-        states = [store.load_state(t.name) for t in settings.targets]
+        now = current()
+        states = [store.load_state(t.name) for t in now.targets]
         return _json({"version": VERSION, "daemon": {"running": daemon is not None,
                                                        "pid": (daemon or {}).get("pid")},
-                        "targets": len(settings.targets), "failing": sum(1 for s in states if s.consecutive_failures),
-                        "paused": sum(1 for t in settings.targets if t.paused)})
+                        "targets": len(now.targets), "failing": sum(1 for s in states if s.consecutive_failures),
+                        "paused": sum(1 for t in now.targets if t.paused)})
 
     @api.get("/targets")
     def targets() -> ResponseReturnValue:
         runs = next_runs()
-        return _json([_target_json(t, store.load_state(t.name), runs.get(t.name)) for t in settings.targets])
+        return _json([_target_json(t, store.load_state(t.name), runs.get(t.name)) for t in current().targets])
 
     @api.get("/targets/<name>")
     def target(name: str) -> ResponseReturnValue:
@@ -116,6 +119,94 @@ def api_blueprint(settings: Settings) -> Blueprint:
                         "review": None if review is None else {"at": _iso(review.reviewed_at), "note": review.note,
                                                                "significance": review.significance}})
 
+    def current() -> Settings:
+        """The settings as the config file says now (writes change it under the app)."""
+        from monitor.config import load_settings
+
+        if settings.config_path is None:
+            return settings
+        try:
+            return load_settings(settings.config_path)
+        except MonitorError:
+            return settings
+
+    def body() -> dict[str, Any]:
+        """The request's JSON object. A write must say `Content-Type: application/json`: a page on another
+        origin cannot send that without a CORS preflight, which this app never answers, so it needs no CSRF
+        token. Aborts with 415 or 400."""
+        if request.mimetype != "application/json":
+            abort(415)
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            abort(400)
+        return data
+
+    def refused(exc: MonitorError) -> Response:
+        response = _json({"error": str(exc)})
+        response.status_code = 400 if isinstance(exc, ConfigError) else 500
+        return response
+
+    @api.post("/targets")
+    def create() -> ResponseReturnValue:
+        from monitor.watchlist import add_target
+
+        entry = body()
+        if settings.config_path is None:
+            abort(404)
+        try:
+            new = add_target(settings.config_path, entry)
+        except MonitorError as exc:
+            return refused(exc)
+        made = new.target(str(entry.get("name")))
+        assert made is not None
+        response = _json(_target_json(made, store.load_state(made.name), None))
+        response.status_code = 201
+        return response
+
+    @api.patch("/targets/<name>")
+    def update(name: str) -> ResponseReturnValue:
+        from monitor.watchlist import edit_target
+
+        changes = body()
+        if settings.config_path is None or current().target(name) is None or not NAME_RE.match(name):
+            abort(404)
+        try:
+            new = edit_target(settings.config_path, name, changes)
+        except MonitorError as exc:
+            return refused(exc)
+        found = new.target(name)
+        assert found is not None
+        return _json(_target_json(found, store.load_state(name), next_runs().get(name)))
+
+    @api.delete("/targets/<name>")
+    def delete(name: str) -> ResponseReturnValue:
+        from monitor.watchlist import remove_target
+
+        if request.mimetype != "application/json":
+            abort(415)
+        if settings.config_path is None or current().target(name) is None or not NAME_RE.match(name):
+            abort(404)
+        try:
+            remove_target(settings.config_path, name)
+        except MonitorError as exc:
+            return refused(exc)
+        return _json({"removed": name, "data": "kept"})
+
+    @api.post("/targets/<name>/check")
+    def check(name: str) -> ResponseReturnValue:
+        from monitor.web.watches import check_now
+
+        if request.mimetype != "application/json":
+            abort(415)
+        now = current()
+        found = now.target(name) if NAME_RE.match(name) else None
+        if found is None:
+            abort(404)
+        if store.daemon_status():
+            store.request_check(name, utcnow())
+            return _json({"target": name, "queued": True})
+        return _json({"target": name, "queued": False, "result": check_now(now, found, utcnow)})
+
     @api.get("/openapi.json")
     def openapi() -> ResponseReturnValue:
         return _json(OPENAPI)
@@ -138,6 +229,18 @@ def _get(summary: str, params: tuple[str, ...] = (), query: tuple[str, ...] = ()
                                   **({"404": {"description": "no such target or report"}} if params else {})}}}
 
 
+def _write(method: str, summary: str, params: tuple[str, ...], ok: str = "200") -> dict[str, Any]:
+    return {method: {"summary": summary,
+                     "parameters": [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+                                    for p in params],
+                     **({"requestBody": {"required": True, "content": {"application/json": {}}}}
+                        if method in ("post", "patch") else {}),
+                     "responses": {ok: {"description": "done", "content": {"application/json": {}}},
+                                   "400": {"description": "refused: the error says why (nothing was written)"},
+                                   "404": {"description": "no such target"},
+                                   "415": {"description": "send Content-Type: application/json"}}}}
+
+
 OPENAPI: dict[str, Any] = {
     "openapi": "3.0.3",
     "info": {"title": "monitor", "version": VERSION,
@@ -146,8 +249,14 @@ OPENAPI: dict[str, Any] = {
     "security": [{"token": []}],
     "paths": {
         "/api/v1/status": _get("The daemon and a count of targets, failing and paused."),
-        "/api/v1/targets": _get("Every target with its settings and state."),
-        "/api/v1/targets/{name}": _get("One target.", ("name",)),
+        "/api/v1/targets": {**_get("Every target with its settings and state."),
+                            **_write("post", "Add a target (its config.yaml keys as a JSON object).", (), "201")},
+        "/api/v1/targets/{name}": {**_get("One target.", ("name",)),
+                                   **_write("patch", "Change keys of a target ({\"every\": \"1h\"}; null removes "
+                                            "one).", ("name",)),
+                                   **_write("delete", "Stop watching a target (its data stays).", ("name",))},
+        "/api/v1/targets/{name}/check": _write("post", "Check now: the running daemon's next pass, else here.",
+                                               ("name",)),
         "/api/v1/targets/{name}/history": _get("A target's snapshots, newest first.", ("name",)),
         "/api/v1/reports": _get("Change reports, newest first.", query=("target", "unreviewed")),
         "/api/v1/reports/{name}/{report_id}": _get("One report with its diff and review.", ("name", "report_id")),

@@ -91,9 +91,11 @@ def create_app(settings: Settings, *, token: str | None = None, clock: Clock = u
     app.jinja_env.filters["plural"] = lambda n, word: f"{n} {word}{'' if n == 1 else 's'}"
     app.jinja_env.filters["web_url"] = is_web_url
     security.install(app, token)  # first: a request without the token is refused before anything else runs
-    CSRFProtect(app)
+    csrf = CSRFProtect(app)
     src = Sources(settings, SnapshotStore(settings.snapshots_dir), ReviewStore(settings.reports_dir), clock)
-    app.register_blueprint(api_blueprint(settings))
+    api = api_blueprint(settings)
+    csrf.exempt(api)  # JSON writes only (web/api.py): no cross-origin form can send them
+    app.register_blueprint(api)
 
     def page(template: str, entries: list[ReportEntry], **context: object) -> str:
         unreviewed = sum(1 for e in entries if not e.reviewed)

@@ -61,13 +61,39 @@ def test_unknown_and_escaping_names_are_404(client: FlaskClient) -> None:
 
 def test_the_openapi_document_describes_exactly_the_routes(report_site: ReportSite) -> None:
     app: Flask = create_app(report_site.settings)
-    routes = {rule.rule.replace("<", "{").replace(">", "}") for rule in app.url_map.iter_rules()
-              if rule.rule.startswith("/api/v1")}
+    routes = {(rule.rule.replace("<", "{").replace(">", "}"), method.lower())
+              for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1")
+              for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}}
     document = app.test_client().get("/api/v1/openapi.json").get_json()
-    assert document["openapi"].startswith("3.") and set(document["paths"]) == routes
+    documented = {(path, method) for path, item in document["paths"].items() for method in item}
+    assert document["openapi"].startswith("3.") and documented == routes
     for path, item in document["paths"].items():
-        declared = {p["name"] for p in item["get"]["parameters"] if p["in"] == "path"}
-        assert declared == {part[1:-1] for part in path.split("/") if part.startswith("{")}, path
+        for method, operation in item.items():
+            declared = {p["name"] for p in operation["parameters"] if p["in"] == "path"}
+            assert declared == {part[1:-1] for part in path.split("/") if part.startswith("{")}, (path, method)
+
+
+def test_targets_are_added_changed_checked_and_removed_through_the_api(report_site: ReportSite) -> None:
+    settings = report_site.settings
+    assert settings.config_path is not None
+    client = create_app(settings).test_client()
+    url = report_site.server.url("/News/Article/7/api-story/")
+    before = settings.config_path.read_bytes()
+    assert client.post("/api/v1/targets", data='{"name": "x"}').status_code == 415, "JSON only: no form posts"
+    bad = client.post("/api/v1/targets", json={"name": "api-story", "url": url, "every": "5x"})
+    assert bad.status_code == 400 and "is not a duration" in bad.get_json()["error"]
+    assert settings.config_path.read_bytes() == before, "a refused write changes nothing"
+    made = client.post("/api/v1/targets", json={"name": "api-story", "url": url, "every": "1h"})
+    assert made.status_code == 201 and made.get_json()["name"] == "api-story" and made.get_json()["every"] == 3600
+    changed = client.patch("/api/v1/targets/api-story", json={"every": "2h", "paused": True})
+    assert changed.status_code == 200 and changed.get_json()["paused"] is True
+    assert client.patch("/api/v1/targets/nosuch", json={"every": "2h"}).status_code == 404
+    assert client.get("/api/v1/targets/api-story").status_code == 200
+    checked = client.post(f"/api/v1/targets/{NATO}/check", json={})
+    assert checked.status_code == 200 and checked.get_json()["result"].startswith(f"{NATO}: checked now:")
+    gone = client.delete("/api/v1/targets/api-story", json={})
+    assert gone.status_code == 200 and "api-story" not in settings.config_path.read_text()
+    assert client.delete("/api/v1/targets/api-story", json={}).status_code == 404
 
 
 def test_the_token_gate_holds_for_the_api(report_site: ReportSite) -> None:
