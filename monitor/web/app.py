@@ -39,18 +39,18 @@ from monitor.store import SnapshotStore
 from monitor.web import security
 from monitor.web.api import api_blueprint
 from monitor.web.filters import KINDS, STATUSES, Filters, neighbours
+from monitor.web.watch_routes import add_watch_routes
 from monitor.web.watches import (
-    STATES,
-    TIMELINE_DAYS,
     TIMELINE_WIDTH,
-    check_now,
+    current_settings,
     field_errors,
-    matching,
+    life_marks,
     reload_daemon,
-    watches,
 )
 
 logger = logging.getLogger(__name__)
+
+EDIT_FIELDS = ("every", "profile", "timeout", "fetch.via")  # what the target page's form can change
 
 
 @dataclass(frozen=True)
@@ -169,7 +169,7 @@ def create_app(settings: Settings, *, token: str | None = None, clock: Clock = u
         return redirect(url_for("report", name=target, report_id=report_id, **filters.query()))
 
     @app.get("/t/<target>")
-    def history(target: str) -> str:
+    def history(target: str, form: dict[str, str] | None = None, errors: dict[str, str] | None = None) -> str:
         if not NAME_RE.match(target):
             abort(404)
         snapshots = src.store.history(target)
@@ -178,8 +178,30 @@ def create_app(settings: Settings, *, token: str | None = None, clock: Clock = u
             abort(404)
         introduced = {e.id: e for e in entries if e.target == target and e.kind in ("changed", "recovered")}
         rows = [(s, stamp(s.taken_at), introduced.get(s.id)) for s in snapshots]
-        return page("history.html", entries, target=target, rows=rows,
-                    reports=[e for e in entries if e.target == target])
+        mine = [e for e in entries if e.target == target]
+        return page("history.html", entries, target=target, rows=rows, reports=mine,
+                    watched=current_settings(settings).target(target), marks=life_marks(snapshots, mine, src.clock()),
+                    width=TIMELINE_WIDTH * 2, can_edit=settings.config_path is not None,
+                    form=form or {}, errors=errors or {}, profiles=("generic", "defense.gov"))
+
+    @app.post("/t/<target>/edit")
+    def edit(target: str) -> Response | tuple[str, int]:
+        from monitor.watchlist import edit_target
+
+        if not NAME_RE.match(target) or settings.config_path is None or \
+                current_settings(settings).target(target) is None:
+            abort(404)
+        form = {k: request.form.get(k, "").strip() for k in EDIT_FIELDS}
+        changes = {k: v for k, v in form.items() if v}
+        if not changes:
+            flash("Nothing to change.")
+            return redirect(url_for("history", target=target))
+        try:
+            edit_target(settings.config_path, target, changes)
+        except MonitorError as exc:
+            return history(target, form=form, errors=field_errors(str(exc), EDIT_FIELDS)), 400
+        flash(f"{target}: {', '.join(changes)} changed; {reload_daemon(src.store.daemon_status())}.")
+        return redirect(url_for("history", target=target))
 
     @app.get("/t/<target>/compare")
     def compare(target: str) -> str:
@@ -205,67 +227,7 @@ def create_app(settings: Settings, *, token: str | None = None, clock: Clock = u
             abort(404)
         return Response(text, mimetype="text/plain", headers={"Content-Disposition": "inline"})
 
-    @app.post("/watches/add")
-    def watch_add() -> Response | tuple[str, int]:
-        from monitor.watchlist import add_target, name_of
-
-        form = {k: request.form.get(k, "").strip() for k in ("url", "name", "profile", "every")}
-        entry = {"name": form["name"] or name_of(form["url"]), "url": form["url"],
-                 "profile": form["profile"] or "generic", **({"every": form["every"]} if form["every"] else {})}
-        if settings.config_path is None:
-            abort(404)
-        try:
-            add_target(settings.config_path, entry)
-        except MonitorError as exc:
-            return watches_page(form=form, errors=field_errors(str(exc))), 400
-        flash(f"Added {entry['name']}; {reload_daemon(src.store.daemon_status())}.")
-        return redirect(url_for("watches_page"))
-
-    @app.get("/watches")
-    @app.get("/")  # registered first: url_for gives "/"
-    def watches_page(form: dict[str, str] | None = None, errors: dict[str, str] | None = None) -> str:
-        entries = src.entries()
-        status = src.store.daemon_status() or {}
-        current = _current(settings)  # the file as it is now: a pause from here or the CLI shows at once
-        rows = watches(current, {t.name: src.store.load_state(t.name) for t in current.targets}, entries,
-                       status.get("next_run", {}), src.clock())
-        state, name = request.args.get("state", "all"), request.args.get("name", "").strip()
-        shown = matching(rows, state if state in STATES else "all", name)
-        return page("watches.html", entries, rows=rows, shown=shown, states=STATES, state=state, name=name,
-                    filtered=bool(name) or state not in ("", "all"), days=TIMELINE_DAYS, width=TIMELINE_WIDTH,
-                    failing=sum(1 for w in rows if w.state == "failing"),
-                    can_edit=settings.config_path is not None, form=form or {}, errors=errors or {},
-                    profiles=("generic", "defense.gov"))
-
-    @app.post("/watches/<target>/pause")
-    def watch_pause(target: str) -> Response:
-        from monitor.watchlist import set_paused
-
-        if not NAME_RE.match(target) or _current(settings).target(target) is None or settings.config_path is None:
-            abort(404)
-        paused = request.form.get("paused") == "1"
-        try:
-            set_paused(settings.config_path, target, paused)
-        except MonitorError as exc:
-            flash(f"Not changed: {exc}", "error")
-            return redirect(url_for("watches_page"))
-        flash(f"{target} {'paused' if paused else 'resumed'} in {settings.config_path.name}; "
-              f"{reload_daemon(src.store.daemon_status())}.")
-        return redirect(url_for("watches_page"))
-
-    @app.post("/watches/<target>/check")
-    def watch_check(target: str) -> Response:
-        current = _current(settings)
-        watched = current.target(target) if NAME_RE.match(target) else None
-        if watched is None:
-            abort(404)
-        status = src.store.daemon_status()
-        if status:
-            src.store.request_check(target, src.clock())
-            flash(f"{target}: the daemon (pid {status.get('pid')}) checks it within seconds.")
-            return redirect(url_for("watches_page"))
-        flash(check_now(current, watched, src.clock))  # no daemon: this request runs it, under the target's lock
-        return redirect(url_for("watches_page"))
+    add_watch_routes(app, src, page)
 
     @app.route("/login", methods=["GET", "POST"])
     def login() -> Response | str:
@@ -279,19 +241,6 @@ def create_app(settings: Settings, *, token: str | None = None, clock: Clock = u
         return render_template("login.html", next=nxt, unreviewed_total=0, all_targets=[])
 
     return app
-
-
-def _current(settings: Settings) -> Settings:
-    """The settings as the config file says now (the app's own copy if the file cannot be read)."""
-    from monitor.config import load_settings
-
-    if settings.config_path is None:
-        return settings
-    try:
-        return load_settings(settings.config_path)
-    except MonitorError as exc:
-        logger.warning("watches: reading %s: %s", settings.config_path, exc)
-        return settings
 
 
 def _position(queue: list[ReportEntry], target: str, report_id: str) -> tuple[int, int] | None:

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.clock import Clock
+from monitor.errors import MonitorError
 from monitor.models import Settings, Target, TargetState
 from monitor.report import ReportEntry, stamp
 
@@ -118,15 +119,47 @@ def check_now(settings: Settings, target: Target, clock: Clock) -> str:
     return f"{target.name}: checked now: {result.status}" + (f" ({result.note})" if result.note else "")
 
 
-def field_errors(message: str) -> dict[str, str]:
-    """Map a refused change's message (one line per problem, `file:line: targets[N].key: why`) to the add
-    form's fields; what names no field goes under "form"."""
+def field_errors(message: str, fields: tuple[str, ...] = ("url", "name", "profile", "every")) -> dict[str, str]:
+    """Map a refused change's message (one line per problem, `file:line: targets[N].key: why`) to a form's
+    fields (dotted keys, like `fetch.via`); what names no field goes under "form"."""
     errors: dict[str, str] = {}
     for line in message.splitlines():
-        for field in ("url", "name", "profile", "every"):
+        for field in fields:
             if f"].{field}:" in line:
                 errors[field] = line.split(f"].{field}:", 1)[1].strip()
                 break
         else:
             errors["form"] = line.split(": ", 1)[-1] if ".yaml" in line.split(": ", 1)[0] else line
     return errors
+
+
+def life_marks(snapshots: list[Any], entries: list[ReportEntry], now: datetime) -> tuple[Mark, ...]:
+    """Marks for a target's whole life on one axis, from its first snapshot to `now`: snapshots, then its
+    reports (changes, errors) over them."""
+    times = [s.taken_at for s in snapshots] + [e.created_at for e in entries]
+    if not times:
+        return ()
+    start = min(times)
+    span = max(now - start, timedelta(hours=1))
+
+    def x(when: datetime) -> float:
+        return round((when - start) / span * TIMELINE_WIDTH * 2, 1)
+
+    marks = [Mark(x(s.taken_at), "snapshot", f"/t/{s.target}/s/{s.id}.txt", f"snapshot {stamp(s.taken_at)}")
+             for s in snapshots]
+    marks += [Mark(x(e.created_at), e.kind, f"/r/{e.target}/{e.id}", f"{e.kind} {stamp(e.created_at)}")
+              for e in entries]
+    return tuple(marks)
+
+
+def current_settings(settings: Settings) -> Settings:
+    """The settings as the config file says now (the app's own copy if the file cannot be read)."""
+    from monitor.config import load_settings
+
+    if settings.config_path is None:
+        return settings
+    try:
+        return load_settings(settings.config_path)
+    except MonitorError as exc:
+        logger.warning("watches: reading %s: %s", settings.config_path, exc)
+        return settings

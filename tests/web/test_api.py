@@ -197,3 +197,25 @@ def test_adding_a_target_from_the_watches_page_validates_like_the_config_file(re
     dup = client.post("/watches/add", data={"csrf_token": token, "url": url, "name": "new-story"})
     assert dup.status_code == 400 and "exists already" in dup.get_data(as_text=True)
     assert client.post("/watches/add", data={"url": url}).status_code == 400, "CSRF required"
+
+
+def test_a_target_s_page_shows_its_settings_and_timeline_and_edits_them_in_place(report_site: ReportSite) -> None:
+    import re
+
+    settings = report_site.settings
+    assert settings.config_path is not None
+    client = create_app(settings).test_client()
+    html = client.get(f"/t/{NATO}").get_data(as_text=True)
+    assert "<dt>Profile</dt><dd>defense.gov</dd>" in html and 'aria-label="Timeline:' in html
+    assert "Latest text" in html and f'href="/r/{NATO}/' in html
+    before = settings.config_path.read_text()
+    bad = client.post(f"/t/{NATO}/edit", data={"csrf_token": _csrf(html), "every": "5x", "fetch.via": "carrier"})
+    text = bad.get_data(as_text=True)
+    assert bad.status_code == 400 and settings.config_path.read_text() == before
+    assert re.search(r'id="edit-1-error">[^<]*duration', text) and re.search(r'id="edit-3-error">[^<]*http', text)
+    good = client.post(f"/t/{NATO}/edit", data={"csrf_token": _csrf(html), "every": "2h"}, follow_redirects=True)
+    assert "every changed" in good.get_data(as_text=True)
+    after = settings.config_path.read_text()
+    assert [a for a in after.splitlines() if a not in before.splitlines()] == ["    every: 2h"] or \
+        [a for a in after.splitlines() if a not in before.splitlines()] == ["  every: 2h"], after
+    assert client.post(f"/t/{NATO}/edit", data={"every": "1h"}).status_code == 400, "CSRF required"
