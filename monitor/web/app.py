@@ -174,7 +174,8 @@ def create_app(settings: Settings, *, token: str | None = None, clock: Clock = u
             abort(404)
         snapshots = src.store.history(target)
         entries = src.entries()
-        if not snapshots and not any(e.target == target for e in entries):
+        if not snapshots and not any(e.target == target for e in entries) and \
+                current_settings(settings).target(target) is None:
             abort(404)
         introduced = {e.id: e for e in entries if e.target == target and e.kind in ("changed", "recovered")}
         rows = [(s, stamp(s.taken_at), introduced.get(s.id)) for s in snapshots]

@@ -211,3 +211,38 @@ def test_report_anchors_jump_between_changes_and_long_pages_open_on_changes_only
     short.write_text(render_html(make_report(), T0), encoding="utf-8")
     page.goto(short.as_uri())
     assert page.locator("#inline").is_visible() and not page.locator("#changes").is_visible()
+
+
+def test_watch_a_page_edit_pause_and_check_now_from_the_browser(page: Page, review_server: ReviewServer) -> None:
+    """The watches page in Chromium: a bad URL and a bad duration are refused next to their fields; a good
+    target appears; its page edits it (comments kept); pause, resume and check now work."""
+    config = review_server.site.settings.config_path
+    assert config is not None
+    config.write_text("# kept across edits\n" + config.read_text())
+    page.goto(review_server.url)
+    expect(page.locator("#watches tbody tr")).to_have_count(2)
+    page.fill("#add-url", "not a url")
+    page.fill("#add-every", "5x")
+    page.click('form[action$="/watches/add"] button')
+    expect(page.locator("#add-url-error")).to_be_visible()
+    expect(page.locator("#add-every-error")).to_contain_text("duration")
+    expect(page.locator("#add-url")).to_have_value("not a url")
+    good = review_server.site.server.url(f"/News/Article/5/{MATTIS}-again/")
+    page.fill("#add-url", good)
+    page.fill("#add-every", "1h")
+    page.fill("#add-name", "again")
+    page.click('form[action$="/watches/add"] button')
+    expect(page.locator(".flash")).to_contain_text("Added again")
+    expect(page.locator('#watches tr[data-target="again"]')).to_have_count(1)
+    page.click(f'button[aria-label="Check {NATO} now"]')
+    expect(page.locator(".flash")).to_contain_text(f"{NATO}: checked now:")
+    page.click(f'button[aria-label="Pause {NATO}"]')
+    expect(page.locator(f'#watches tr[data-target="{NATO}"]')).to_have_attribute("data-state", "paused")
+    page.click(f'button[aria-label="Resume {NATO}"]')
+    expect(page.locator(f'#watches tr[data-target="{NATO}"]')).not_to_have_attribute("data-state", "paused")
+    page.goto(f"{review_server.url}t/again")
+    page.fill("#edit-1", "2h")
+    page.click('form[aria-label="Change its settings"] button')
+    expect(page.locator(".flash")).to_contain_text("every changed")
+    text = config.read_text()
+    assert text.startswith("# kept across edits\n") and "every: 2h" in text and "name: again" in text
