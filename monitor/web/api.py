@@ -92,6 +92,23 @@ def api_blueprint(settings: Settings) -> Blueprint:
                          "sha256": s.sha256, "status": s.status, "final_url": s.final_url, "title": s.title,
                          "text": f"/t/{name}/s/{s.id}.txt"} for s in store.history(name)])
 
+    @api.get("/targets/<name>/diff")
+    def snapshot_diff(name: str) -> ResponseReturnValue:
+        from monitor.diff import diff
+
+        target_or_404(name)
+        try:
+            a = store.get(name, request.args.get("a", ""))
+            b = store.get(name, request.args.get("b", ""))
+        except StoreError:
+            abort(404)
+        old, new = sorted((a, b), key=lambda snap: snap.taken_at)
+        change = diff(store.read_text(old), store.read_text(new))
+        return _json({"target": name, "old": old.id, "new": new.id, "same": change is None,
+                      "inserted_words": change.inserted_words if change else 0,
+                      "deleted_words": change.deleted_words if change else 0,
+                      "ops": [list(op) for op in change.ops] if change else []})
+
     @api.get("/reports")
     def reports() -> ResponseReturnValue:
         wanted = request.args.get("target")
@@ -258,6 +275,8 @@ OPENAPI: dict[str, Any] = {
         "/api/v1/targets/{name}/check": _write("post", "Check now: the running daemon's next pass, else here.",
                                                ("name",)),
         "/api/v1/targets/{name}/history": _get("A target's snapshots, newest first.", ("name",)),
+        "/api/v1/targets/{name}/diff": _get("The diff between two of its snapshots (?a=ID&b=ID).", ("name",),
+                                            ("a", "b")),
         "/api/v1/reports": _get("Change reports, newest first.", query=("target", "unreviewed")),
         "/api/v1/reports/{name}/{report_id}": _get("One report with its diff and review.", ("name", "report_id")),
         "/api/v1/openapi.json": _get("This document."),

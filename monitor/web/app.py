@@ -228,6 +228,22 @@ def create_app(settings: Settings, *, token: str | None = None, clock: Clock = u
             abort(404)
         return Response(text, mimetype="text/plain", headers={"Content-Disposition": "inline"})
 
+    @app.post("/t/<target>/remove")
+    def remove(target: str) -> Response:
+        from monitor.watchlist import remove_target
+
+        if not NAME_RE.match(target) or settings.config_path is None or \
+                current_settings(settings).target(target) is None:
+            abort(404)
+        try:
+            remove_target(settings.config_path, target)
+        except MonitorError as exc:
+            flash(f"Not removed: {exc}", "error")
+            return redirect(url_for("history", target=target))
+        flash(f"{target} is no longer watched (its snapshots and reports are kept); "
+              f"{reload_daemon(src.store.daemon_status())}.")
+        return redirect(url_for("watches_page"))
+
     add_watch_routes(app, src, page)
 
     @app.route("/login", methods=["GET", "POST"])

@@ -116,3 +116,20 @@ def test_a_running_daemon_reloads_after_a_change(tmp_path: Path, server: PageSer
         time.sleep(0.1)
     assert daemon.stop() == 0
     assert "nato: paused; not scheduled" in daemon.text()
+
+
+def test_the_commands_in_a_real_process(tmp_path: Path, server: PageServer) -> None:
+    import os
+    import subprocess
+    import sys
+
+    config = _config(tmp_path, server)
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    done = subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "add",
+                           server.url(DEMO_PAGES[MATTIS]), "--name", "mattis", "--profile", "defense.gov"],
+                          capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert done.returncode == 0 and "added mattis" in done.stdout and "profile defense.gov:" in done.stdout
+    refused = subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "edit", "mattis",
+                              "every=5x"], capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr
+    assert "# our watch list" in config.read_text()

@@ -219,3 +219,25 @@ def test_a_target_s_page_shows_its_settings_and_timeline_and_edits_them_in_place
     assert [a for a in after.splitlines() if a not in before.splitlines()] == ["    every: 2h"] or \
         [a for a in after.splitlines() if a not in before.splitlines()] == ["  every: 2h"], after
     assert client.post(f"/t/{NATO}/edit", data={"every": "1h"}).status_code == 400, "CSRF required"
+
+
+def test_the_diff_between_two_snapshots(client: FlaskClient) -> None:
+    history = client.get(f"/api/v1/targets/{NATO}/history").get_json()
+    newest, oldest = history[0]["id"], history[-1]["id"]
+    doc = client.get(f"/api/v1/targets/{NATO}/diff?a={newest}&b={oldest}").get_json()
+    assert doc["old"] == oldest and doc["new"] == newest and doc["same"] is False and doc["ops"]
+    assert client.get(f"/api/v1/targets/{NATO}/diff?a={newest}&b={newest}").get_json()["same"] is True
+    assert client.get(f"/api/v1/targets/{NATO}/diff?a=nope&b={newest}").status_code == 404
+
+
+def test_stop_watching_from_the_target_page_keeps_the_data(report_site: ReportSite) -> None:
+    settings = report_site.settings
+    assert settings.config_path is not None
+    client = create_app(settings).test_client()
+    html = client.get(f"/t/{MATTIS}").get_data(as_text=True)
+    done = client.post(f"/t/{MATTIS}/remove", data={"csrf_token": _csrf(html)}, follow_redirects=True)
+    assert "no longer watched" in done.get_data(as_text=True)
+    assert f"name: {MATTIS}" not in settings.config_path.read_text()
+    assert (settings.snapshots_dir / MATTIS).is_dir() and (settings.reports_dir / MATTIS).is_dir()
+    assert client.get(f"/t/{MATTIS}").status_code == 200, "its history stays readable"
+    assert client.post(f"/t/{MATTIS}/remove", data={"csrf_token": _csrf(html)}).status_code == 404

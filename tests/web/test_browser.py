@@ -15,6 +15,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
 
+from monitor.demo import DEMO_PAGES
 from monitor.review import ReviewStore
 from tests.conftest import MATTIS, NATO, ReviewServer
 
@@ -227,13 +228,15 @@ def test_watch_a_page_edit_pause_and_check_now_from_the_browser(page: Page, revi
     expect(page.locator("#add-url-error")).to_be_visible()
     expect(page.locator("#add-every-error")).to_contain_text("duration")
     expect(page.locator("#add-url")).to_have_value("not a url")
-    good = review_server.site.server.url(f"/News/Article/5/{MATTIS}-again/")
+    good = review_server.site.server.url(DEMO_PAGES[MATTIS]) + "?again"  # the same page at another address
     page.fill("#add-url", good)
     page.fill("#add-every", "1h")
     page.fill("#add-name", "again")
     page.click('form[action$="/watches/add"] button')
     expect(page.locator(".flash")).to_contain_text("Added again")
     expect(page.locator('#watches tr[data-target="again"]')).to_have_count(1)
+    page.click('button[aria-label="Check again now"]')
+    expect(page.locator(".flash")).to_contain_text("again: checked now: new")
     page.click(f'button[aria-label="Check {NATO} now"]')
     expect(page.locator(".flash")).to_contain_text(f"{NATO}: checked now:")
     page.click(f'button[aria-label="Pause {NATO}"]')
