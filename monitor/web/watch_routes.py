@@ -56,7 +56,7 @@ def add_watch_routes(app: Flask, src: Any, page: Callable[..., str]) -> None:
         shown = matching(rows, state if state in STATES else "all", name)
         return page("watches.html", entries, rows=rows, shown=shown, states=STATES, state=state, name=name,
                     filtered=bool(name) or state not in ("", "all"), days=TIMELINE_DAYS, width=TIMELINE_WIDTH,
-                    failing=sum(1 for w in rows if w.state == "failing"),
+                    failing=sum(1 for w in rows if w.state in ("failing", "blocked")),
                     can_edit=settings.config_path is not None, form=form or {}, errors=errors or {},
                     profiles=("generic", "defense.gov"))
 

@@ -21,7 +21,8 @@ from monitor.report import ReportEntry, stamp
 
 logger = logging.getLogger(__name__)
 
-STATES = ("all", "failing", "changed", "ok", "paused", "never checked")
+STATES = ("all", "failing", "blocked", "changed", "ok", "paused", "never checked")
+_WALL = ("block page", "bot challenge", "bot wall")  # what a BlockedError says (monitor.fetch.blockpage)
 TIMELINE_DAYS = 90
 TIMELINE_WIDTH = 180
 
@@ -47,16 +48,18 @@ class Watch:
     last_change: str
     streak: int
     error: str | None
+    failing_since: str
     marks: tuple[Mark, ...]
     sort_key: tuple[int, float]
 
 
 def state_of(target: Target, state: TargetState) -> str:
-    """Return a target's state in one word: paused, failing, never checked, changed (its last check), ok."""
+    """Return a target's state in one word: paused, blocked (a bot wall or CDN block page), failing, never
+    checked, changed (its last check), ok."""
     if target.paused:
         return "paused"
     if state.consecutive_failures:
-        return "failing"
+        return "blocked" if any(word in (state.last_error or "") for word in _WALL) else "failing"
     if state.last_checked is None:
         return "never checked"
     return "changed" if state.last_status == "changed" else "ok"
@@ -78,7 +81,8 @@ def watches(settings: Settings, states: dict[str, TargetState], entries: list[Re
         rows.append(Watch(target, word, stamp(st.last_checked) if st.last_checked else "never",
                           "-" if target.paused or not run else stamp(datetime.fromisoformat(run)),
                           stamp(st.last_change) if st.last_change else "none", st.consecutive_failures,
-                          st.last_error, marks, (0 if word == "failing" else 1, -changed)))
+                          st.last_error, stamp(st.failing_since) if st.failing_since else "",
+                          marks, (0 if word in ("failing", "blocked") else 1, -changed)))
     return sorted(rows, key=lambda w: (w.sort_key, w.target.name))
 
 

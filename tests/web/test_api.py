@@ -241,3 +241,24 @@ def test_stop_watching_from_the_target_page_keeps_the_data(report_site: ReportSi
     assert (settings.snapshots_dir / MATTIS).is_dir() and (settings.reports_dir / MATTIS).is_dir()
     assert client.get(f"/t/{MATTIS}").status_code == 200, "its history stays readable"
     assert client.post(f"/t/{MATTIS}/remove", data={"csrf_token": _csrf(html)}).status_code == 404
+
+
+def test_failing_and_blocked_targets_come_first_with_their_streak(report_site: ReportSite) -> None:
+    import re
+
+    from monitor.demo import DEMO_PAGES
+    from monitor.demo.server import Page
+    from tests.test_faults import AKAMAI
+
+    client = create_app(report_site.settings).test_client()
+    assert client.patch(f"/api/v1/targets/{NATO}", json={"fetch": {"via": "http"}}).status_code == 200
+    report_site.server.set(DEMO_PAGES[NATO], Page(AKAMAI, status=403, validators=False))
+    report_site.server.set(DEMO_PAGES[MATTIS], Page(b"<h1>down</h1>", status=500, validators=False))
+    for name in (NATO, MATTIS):
+        assert "error" in client.post(f"/api/v1/targets/{name}/check", json={}).get_json()["result"]
+    html = client.get("/").get_data(as_text=True)
+    rows = re.findall(r'<tr data-target="([^"]+)" data-state="([^"]+)"', html)
+    assert dict(rows) == {NATO: "blocked", MATTIS: "failing"} and "1 failures" in html and "since " in html
+    assert "2 failing or blocked" in html
+    only = client.get("/?state=blocked").get_data(as_text=True)
+    assert re.findall(r'<tr data-target="([^"]+)"', only) == [NATO]
