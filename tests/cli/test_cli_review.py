@@ -79,8 +79,9 @@ def test_serve_answers_on_loopback_and_stops_on_sigterm(review_server: ReviewSer
     url, proc = review_server.url, review_server.proc
     session = requests.Session()
     session.trust_env = False
-    page = session.get(url, timeout=10)
+    page = session.get(url + "reports", timeout=10)
     assert page.status_code == 200 and "<title>(3) Change reports" in page.text
+    assert "<title>(3) Watches" in session.get(url, timeout=10).text, "the front page is the watches"
     assert session.get(url + "static/app.js", timeout=10).status_code == 200
     proc.send_signal(signal.SIGTERM)
     started = time.monotonic()
