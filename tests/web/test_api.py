@@ -262,3 +262,11 @@ def test_failing_and_blocked_targets_come_first_with_their_streak(report_site: R
     assert "2 failing or blocked" in html
     only = client.get("/?state=blocked").get_data(as_text=True)
     assert re.findall(r'<tr data-target="([^"]+)"', only) == [NATO]
+
+
+def test_the_watches_title_is_plain(client: FlaskClient) -> None:
+    import re
+
+    html = client.get("/").get_data(as_text=True)
+    title = re.search(r"<title>(.*?)</title>", html, re.S)
+    assert title and re.fullmatch(r"(\(\d+\) )?Watches · monitor", title.group(1)), title.group(1)[:200]
