@@ -151,7 +151,7 @@ def test_compare_two_snapshots_from_the_history(page: Page, review_server: Revie
     expect(page.locator("#inline .ins")).to_contain_text(["on Tuesday"])
 
 
-@pytest.mark.parametrize("path", ["reports", "r/{ref}", "t/" + NATO])
+@pytest.mark.parametrize("path", ["", "reports", "r/{ref}", "t/" + NATO])
 def test_readable_at_phone_width(page: Page, review_server: ReviewServer, path: str) -> None:
     page.set_viewport_size({"width": 375, "height": 740})
     page.goto(review_server.url + path.format(ref=review_server.site.refs[0]))
