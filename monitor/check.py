@@ -15,10 +15,7 @@ from pathlib import Path
 
 from monitor.clock import Clock, utcnow
 from monitor.diff import diff, diff_meta
-from monitor.errors import (
-    MonitorError,
-    ReportError,
-)
+from monitor.errors import MonitorError, ReportError
 from monitor.events import on_failure, on_success
 from monitor.extract import cut_target, describe, extract, is_chrome, locate
 from monitor.fetch import Archive, Fetcher, page_for, read_html, source_note

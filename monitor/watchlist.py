@@ -3,7 +3,8 @@ resume and remove them.
 
 The file keeps its comments, key order and layout (ruamel.yaml round-trip). A change is validated with the
 same schema as loading, by parsing the edited text as a whole, and written atomically under a lock beside the
-file; when the result would be invalid nothing is written and the ConfigError says why.
+file; when the result would be invalid nothing is written and the ConfigError says why. After a write, a
+daemon running on the config's store is sent SIGHUP, whoever made the change (CLI, app, API).
 """
 
 from __future__ import annotations
@@ -11,15 +12,18 @@ from __future__ import annotations
 import fcntl
 import io
 import logging
+import os
+import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from monitor.config.settings import parse_settings
 from monitor.errors import ConfigError, StoreError
 from monitor.models import Settings
-from monitor.store import write_atomic
+from monitor.store import SnapshotStore, write_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -45,9 +49,30 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _change(path: Path, change: Callable[[Any], None]) -> Settings:
-    """Apply `change` to the file's document, validate the result, write it; return the new Settings.
-    Raises ConfigError (nothing written) or StoreError."""
+@dataclass(frozen=True)
+class Edited:
+    """A change written to the config file: the settings it now holds, and what the running daemon was told."""
+
+    settings: Settings
+    daemon: str
+
+
+def reload_daemon(settings: Settings) -> str:
+    """Send SIGHUP to the daemon running on `settings`' store, if any; return what happened, in words."""
+    status = SnapshotStore(settings.snapshots_dir).daemon_status()
+    if not status or not isinstance(status.get("pid"), int):
+        return "no daemon is running; the next run uses it"
+    try:
+        os.kill(status["pid"], signal.SIGHUP)
+    except OSError as exc:
+        logger.warning("could not tell the daemon (pid %s) to reload: %s", status["pid"], exc)
+        return f"the daemon (pid {status['pid']}) could not be told to reload: {exc}"
+    return f"the daemon (pid {status['pid']}) reloads the config"
+
+
+def _change(path: Path, change: Callable[[Any], None]) -> Edited:
+    """Apply `change` to the file's document, validate the result, write it, tell the daemon; return what
+    was done. Raises ConfigError (nothing written) or StoreError."""
     from ruamel.yaml.error import YAMLError
 
     yaml = _yaml()
@@ -79,7 +104,7 @@ def _change(path: Path, change: Callable[[Any], None]) -> Settings:
         except OSError as exc:
             raise StoreError(f"cannot write {path}: {exc}") from exc
     logger.info("%s updated", path)
-    return settings
+    return Edited(settings, reload_daemon(settings))
 
 
 def _targets(doc: Any) -> Any:
@@ -100,7 +125,7 @@ def _entry(doc: Any, name: str) -> Any:
     raise ConfigError(f"unknown target {name!r}")
 
 
-def add_target(path: Path, entry: dict[str, Any]) -> Settings:
+def add_target(path: Path, entry: dict[str, Any]) -> Edited:
     """Append a target (its keys as in config.yaml). Raises ConfigError (a duplicate name, a bad value)."""
     from ruamel.yaml.comments import CommentedMap
 
@@ -112,7 +137,7 @@ def add_target(path: Path, entry: dict[str, Any]) -> Settings:
     return _change(path, change)
 
 
-def edit_target(path: Path, name: str, changes: dict[str, Any]) -> Settings:
+def edit_target(path: Path, name: str, changes: dict[str, Any]) -> Edited:
     """Set each dotted key (`every`, `fetch.via`) of target `name` to its value (None removes the key).
     Raises ConfigError."""
     from ruamel.yaml.comments import CommentedMap
@@ -136,12 +161,12 @@ def edit_target(path: Path, name: str, changes: dict[str, Any]) -> Settings:
     return _change(path, change)
 
 
-def set_paused(path: Path, name: str, paused: bool) -> Settings:
+def set_paused(path: Path, name: str, paused: bool) -> Edited:
     """Pause or resume target `name` (`paused: true`, or the key removed). Raises ConfigError."""
     return edit_target(path, name, {"paused": True if paused else None})
 
 
-def remove_target(path: Path, name: str) -> Settings:
+def remove_target(path: Path, name: str) -> Edited:
     """Remove target `name` from the file (its snapshots and reports stay). Raises ConfigError."""
     from ruamel.yaml.comments import CommentedSeq
 

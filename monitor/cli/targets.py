@@ -1,11 +1,10 @@
 """CLI commands that change what is watched: add, edit, pause, resume, remove (config.yaml edited in place,
-comments kept); a running daemon is told to reload."""
+comments kept, a running daemon told to reload: monitor.watchlist does both)."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,20 +13,7 @@ import click
 from monitor.cli.base import CliError
 from monitor.errors import MonitorError
 from monitor.models import Settings
-
-
-def _reload_daemon(settings: Settings) -> str:
-    """Send SIGHUP to the daemon running on these settings' store; return what to tell the user."""
-    from monitor.daemon import read_status
-
-    status = read_status(settings)
-    if not status or not isinstance(status.get("pid"), int):
-        return "no daemon running; the next `monitor run` or `monitor check` uses it"
-    try:
-        os.kill(status["pid"], signal.SIGHUP)
-    except OSError as exc:
-        return f"could not tell the daemon (pid {status['pid']}) to reload: {exc}"
-    return f"the daemon (pid {status['pid']}) reloads the config"
+from monitor.watchlist import Edited
 
 
 def _value(text: str) -> Any:
@@ -85,9 +71,9 @@ def add_target_commands(group: click.Group) -> None:
             entry["every"] = every
         if via:
             entry["fetch"] = {"via": via}
-        settings = _apply(ctx, lambda path: add_target(path, entry))
-        click.echo(f"added {entry['name']} to {ctx.obj['config']}; {_reload_daemon(settings)}")
-        for line in [] if no_fetch else _preview(settings, entry["name"]):
+        done = _apply(ctx, lambda path: add_target(path, entry))
+        click.echo(f"added {entry['name']} to {ctx.obj['config']}; {done.daemon}")
+        for line in [] if no_fetch else _preview(done.settings, entry["name"]):
             click.echo(line)
 
     @group.command("edit")
@@ -104,8 +90,8 @@ def add_target_commands(group: click.Group) -> None:
             if not sep or not key.strip():
                 raise CliError(f"{change!r}: write KEY=VALUE (e.g. every=1h, fetch.via=browser)")
             values[key.strip()] = _value(value)
-        settings = _apply(ctx, lambda path: edit_target(path, name, values))
-        click.echo(f"{name}: {', '.join(values)} changed; {_reload_daemon(settings)}")
+        done = _apply(ctx, lambda path: edit_target(path, name, values))
+        click.echo(f"{name}: {', '.join(values)} changed; {done.daemon}")
 
     for command, paused in (("pause", True), ("resume", False)):
         @group.command(command, help=f"{command.capitalize()} checking a target (kept in the config file).")
@@ -114,8 +100,8 @@ def add_target_commands(group: click.Group) -> None:
         def toggle(ctx: click.Context, name: str, paused: bool = paused) -> None:
             from monitor.watchlist import set_paused
 
-            settings = _apply(ctx, lambda path: set_paused(path, name, paused))
-            click.echo(f"{name}: {'paused' if paused else 'resumed'}; {_reload_daemon(settings)}")
+            done = _apply(ctx, lambda path: set_paused(path, name, paused))
+            click.echo(f"{name}: {'paused' if paused else 'resumed'}; {done.daemon}")
 
     @group.command("remove")
     @click.argument("name")
@@ -125,7 +111,8 @@ def add_target_commands(group: click.Group) -> None:
         """Stop watching a target: remove it from the config file (its snapshots and reports stay)."""
         from monitor.watchlist import remove_target
 
-        settings = _apply(ctx, lambda path: remove_target(path, name))
+        done = _apply(ctx, lambda path: remove_target(path, name))
+        settings = done.settings
         kept = "its snapshots and reports are kept"
         if delete_data:
             from monitor.store import SnapshotStore
@@ -133,10 +120,10 @@ def add_target_commands(group: click.Group) -> None:
             for folder in (SnapshotStore(settings.snapshots_dir).target_dir(name), settings.reports_dir / name):
                 shutil.rmtree(folder, ignore_errors=True)
             kept = "its snapshots and reports are deleted"
-        click.echo(f"removed {name}; {kept}; {_reload_daemon(settings)}")
+        click.echo(f"removed {name}; {kept}; {done.daemon}")
 
 
-def _apply(ctx: click.Context, change: Any) -> Settings:
+def _apply(ctx: click.Context, change: Callable[[Path], Edited]) -> Edited:
     """Run a watchlist change on the config file; its errors become one CliError."""
     path: Path = ctx.obj["config"]
     try:

@@ -23,7 +23,7 @@ from monitor.clock import Clock, utcnow
 from monitor.daemon.dispatch import Dispatcher, host_of
 from monitor.fetch import Archive, Fetcher, stop_thread
 from monitor.models import CheckResult, RunReport, Settings, Target
-from monitor.notify import Outbox, channel_outboxes, notify, notify_channels
+from monitor.notify import notify_run
 from monitor.report import SiteUpdates
 from monitor.store import SnapshotStore
 
@@ -142,12 +142,4 @@ def run_checks(settings: Settings, targets: Iterable[Target], *, clock: Clock = 
                     site.touch_index()
     site.flush(clock())
     report = RunReport(started_at=started, finished_at=clock(), results=tuple(results[t.name] for t in targets))
-    if settings.email.enabled:
-        outbox = Outbox(settings.snapshots_dir, settings.reports_dir, settings.email)
-        mail = notify(outbox, report.results, clock())
-        if mail is not None:
-            report = replace(report, mail_sent=mail.sent, mail_error=mail.error, outbox=outbox.size())
-    if settings.channels:
-        flushed = notify_channels(channel_outboxes(settings), report.results, clock())
-        report = replace(report, notify_errors=tuple(f.error for f in flushed if f.error))
-    return report
+    return notify_run(settings, report, clock())

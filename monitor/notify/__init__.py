@@ -8,9 +8,10 @@ changed.
 """
 
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
-from monitor.models import Settings
+from monitor.models import RunReport, Settings
 from monitor.notify.channels import ChannelOutbox, deliver, notify_channels
 from monitor.notify.outbox import Outbox, notify
 from monitor.notify.smtp import send
@@ -23,4 +24,19 @@ def channel_outboxes(settings: Settings) -> list[ChannelOutbox]:
                           replace(c, base_url=c.base_url or settings.email.report_url)) for c in settings.channels]
 
 
-__all__ = ["ChannelOutbox", "Outbox", "channel_outboxes", "deliver", "notify", "notify_channels", "send"]
+def notify_run(settings: Settings, report: RunReport, now: datetime) -> RunReport:
+    """Tell about a one-off run's results: mail them (when email is on) and queue and send them on every
+    channel; return the report with what was sent and what waits. Never raises (failures wait in outboxes)."""
+    if settings.email.enabled:
+        outbox = Outbox(settings.snapshots_dir, settings.reports_dir, settings.email)
+        mail = notify(outbox, report.results, now)
+        if mail is not None:
+            report = replace(report, mail_sent=mail.sent, mail_error=mail.error, outbox=outbox.size())
+    if settings.channels:
+        flushed = notify_channels(channel_outboxes(settings), report.results, now)
+        report = replace(report, notify_errors=tuple(f.error for f in flushed if f.error))
+    return report
+
+
+__all__ = ["ChannelOutbox", "Outbox", "channel_outboxes", "deliver", "notify", "notify_channels", "notify_run",
+           "send"]

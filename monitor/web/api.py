@@ -21,6 +21,7 @@ from monitor.models import NAME_RE, REPORT_ID_RE, Settings, Target, TargetState
 from monitor.report import ReportEntry, list_reports
 from monitor.review import ReviewStore
 from monitor.store import SnapshotStore
+from monitor.web.watches import check_now, current_settings
 
 VERSION = "1"
 
@@ -57,7 +58,7 @@ def api_blueprint(settings: Settings) -> Blueprint:
     reviews = ReviewStore(settings.reports_dir)
 
     def target_or_404(name: str) -> Target:
-        target = current().target(name) if NAME_RE.match(name) else None
+        target = current_settings(settings).target(name) if NAME_RE.match(name) else None
         if target is None:
             abort(404)
         return target
@@ -68,7 +69,7 @@ def api_blueprint(settings: Settings) -> Blueprint:
     @api.get("/status")
     def status() -> ResponseReturnValue:
         daemon = store.daemon_status()
-        now = current()
+        now = current_settings(settings)
         states = [store.load_state(t.name) for t in now.targets]
         return _json({"version": VERSION, "daemon": {"running": daemon is not None,
                                                        "pid": (daemon or {}).get("pid")},
@@ -78,7 +79,8 @@ def api_blueprint(settings: Settings) -> Blueprint:
     @api.get("/targets")
     def targets() -> ResponseReturnValue:
         runs = next_runs()
-        return _json([_target_json(t, store.load_state(t.name), runs.get(t.name)) for t in current().targets])
+        return _json([_target_json(t, store.load_state(t.name), runs.get(t.name))
+                      for t in current_settings(settings).targets])
 
     @api.get("/targets/<name>")
     def target(name: str) -> ResponseReturnValue:
@@ -136,17 +138,6 @@ def api_blueprint(settings: Settings) -> Blueprint:
                         "review": None if review is None else {"at": _iso(review.reviewed_at), "note": review.note,
                                                                "significance": review.significance}})
 
-    def current() -> Settings:
-        """The settings as the config file says now (writes change it under the app)."""
-        from monitor.config import load_settings
-
-        if settings.config_path is None:
-            return settings
-        try:
-            return load_settings(settings.config_path)
-        except MonitorError:
-            return settings
-
     def body() -> dict[str, Any]:
         """The request's JSON object. A write must say `Content-Type: application/json`: a page on another
         origin cannot send that without a CORS preflight, which this app never answers, so it needs no CSRF
@@ -171,7 +162,7 @@ def api_blueprint(settings: Settings) -> Blueprint:
         if settings.config_path is None:
             abort(404)
         try:
-            new = add_target(settings.config_path, entry)
+            new = add_target(settings.config_path, entry).settings
         except MonitorError as exc:
             return refused(exc)
         made = new.target(str(entry.get("name")))
@@ -185,10 +176,11 @@ def api_blueprint(settings: Settings) -> Blueprint:
         from monitor.watchlist import edit_target
 
         changes = body()
-        if settings.config_path is None or current().target(name) is None or not NAME_RE.match(name):
+        if settings.config_path is None:
             abort(404)
+        target_or_404(name)
         try:
-            new = edit_target(settings.config_path, name, changes)
+            new = edit_target(settings.config_path, name, changes).settings
         except MonitorError as exc:
             return refused(exc)
         found = new.target(name)
@@ -201,8 +193,9 @@ def api_blueprint(settings: Settings) -> Blueprint:
 
         if request.mimetype != "application/json":
             abort(415)
-        if settings.config_path is None or current().target(name) is None or not NAME_RE.match(name):
+        if settings.config_path is None:
             abort(404)
+        target_or_404(name)
         try:
             remove_target(settings.config_path, name)
         except MonitorError as exc:
@@ -211,11 +204,9 @@ def api_blueprint(settings: Settings) -> Blueprint:
 
     @api.post("/targets/<name>/check")
     def check(name: str) -> ResponseReturnValue:
-        from monitor.web.watches import check_now
-
         if request.mimetype != "application/json":
             abort(415)
-        now = current()
+        now = current_settings(settings)
         found = now.target(name) if NAME_RE.match(name) else None
         if found is None:
             abort(404)

@@ -43,9 +43,9 @@ from monitor.web.watch_routes import add_watch_routes
 from monitor.web.watches import (
     TIMELINE_WIDTH,
     current_settings,
+    editable_target,
     field_errors,
     life_marks,
-    reload_daemon,
 )
 
 logger = logging.getLogger(__name__)
@@ -189,8 +189,7 @@ def create_app(settings: Settings, *, token: str | None = None, clock: Clock = u
     def edit(target: str) -> Response | tuple[str, int]:
         from monitor.watchlist import edit_target
 
-        if not NAME_RE.match(target) or settings.config_path is None or \
-                current_settings(settings).target(target) is None:
+        if editable_target(settings, target) is None:
             abort(404)
         form = {k: request.form.get(k, "").strip() for k in EDIT_FIELDS}
         changes = {k: v for k, v in form.items() if v}
@@ -198,10 +197,10 @@ def create_app(settings: Settings, *, token: str | None = None, clock: Clock = u
             flash("Nothing to change.")
             return redirect(url_for("history", target=target))
         try:
-            edit_target(settings.config_path, target, changes)
+            done = edit_target(settings.config_path, target, changes)
         except MonitorError as exc:
             return history(target, form=form, errors=field_errors(str(exc), EDIT_FIELDS)), 400
-        flash(f"{target}: {', '.join(changes)} changed; {reload_daemon(src.store.daemon_status())}.")
+        flash(f"{target}: {', '.join(changes)} changed; {done.daemon}.")
         return redirect(url_for("history", target=target))
 
     @app.get("/t/<target>/compare")
@@ -232,16 +231,15 @@ def create_app(settings: Settings, *, token: str | None = None, clock: Clock = u
     def remove(target: str) -> Response:
         from monitor.watchlist import remove_target
 
-        if not NAME_RE.match(target) or settings.config_path is None or \
-                current_settings(settings).target(target) is None:
+        if editable_target(settings, target) is None:
             abort(404)
         try:
-            remove_target(settings.config_path, target)
+            done = remove_target(settings.config_path, target)
         except MonitorError as exc:
             flash(f"Not removed: {exc}", "error")
             return redirect(url_for("history", target=target))
         flash(f"{target} is no longer watched (its snapshots and reports are kept); "
-              f"{reload_daemon(src.store.daemon_status())}.")
+              f"{done.daemon}.")
         return redirect(url_for("watches_page"))
 
     add_watch_routes(app, src, page)

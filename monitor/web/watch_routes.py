@@ -16,9 +16,9 @@ from monitor.web.watches import (
     TIMELINE_WIDTH,
     check_now,
     current_settings,
+    editable_target,
     field_errors,
     matching,
-    reload_daemon,
     watches,
 )
 
@@ -26,7 +26,6 @@ from monitor.web.watches import (
 def add_watch_routes(app: Flask, src: Any, page: Callable[..., str]) -> None:
     """Add the watches routes to `app` (`src`: the app's Sources; `page`: its page renderer)."""
     settings = src.settings
-    _current = current_settings
 
     @app.post("/watches/add")
     def watch_add() -> Response | tuple[str, int]:
@@ -38,10 +37,10 @@ def add_watch_routes(app: Flask, src: Any, page: Callable[..., str]) -> None:
         if settings.config_path is None:
             abort(404)
         try:
-            add_target(settings.config_path, entry)
+            done = add_target(settings.config_path, entry)
         except MonitorError as exc:
             return watches_page(form=form, errors=field_errors(str(exc))), 400
-        flash(f"Added {entry['name']}; {reload_daemon(src.store.daemon_status())}.")
+        flash(f"Added {entry['name']}; {done.daemon}.")
         return redirect(url_for("watches_page"))
 
     @app.get("/watches")
@@ -49,7 +48,7 @@ def add_watch_routes(app: Flask, src: Any, page: Callable[..., str]) -> None:
     def watches_page(form: dict[str, str] | None = None, errors: dict[str, str] | None = None) -> str:
         entries = src.entries()
         status = src.store.daemon_status() or {}
-        current = _current(settings)  # the file as it is now: a pause from here or the CLI shows at once
+        current = current_settings(settings)  # the file as it is now: a pause from here or the CLI shows at once
         rows = watches(current, {t.name: src.store.load_state(t.name) for t in current.targets}, entries,
                        status.get("next_run", {}), src.clock())
         state, name = request.args.get("state", "all"), request.args.get("name", "").strip()
@@ -64,21 +63,21 @@ def add_watch_routes(app: Flask, src: Any, page: Callable[..., str]) -> None:
     def watch_pause(target: str) -> Response:
         from monitor.watchlist import set_paused
 
-        if not NAME_RE.match(target) or _current(settings).target(target) is None or settings.config_path is None:
+        if editable_target(settings, target) is None:
             abort(404)
         paused = request.form.get("paused") == "1"
         try:
-            set_paused(settings.config_path, target, paused)
+            done = set_paused(settings.config_path, target, paused)
         except MonitorError as exc:
             flash(f"Not changed: {exc}", "error")
             return redirect(url_for("watches_page"))
         flash(f"{target} {'paused' if paused else 'resumed'} in {settings.config_path.name}; "
-              f"{reload_daemon(src.store.daemon_status())}.")
+              f"{done.daemon}.")
         return redirect(url_for("watches_page"))
 
     @app.post("/watches/<target>/check")
     def watch_check(target: str) -> Response:
-        current = _current(settings)
+        current = current_settings(settings)
         watched = current.target(target) if NAME_RE.match(target) else None
         if watched is None:
             abort(404)

@@ -8,15 +8,13 @@ target in this process when none runs.
 from __future__ import annotations
 
 import logging
-import os
-import signal
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.clock import Clock
 from monitor.errors import MonitorError
-from monitor.models import Settings, Target, TargetState
+from monitor.models import NAME_RE, Settings, Target, TargetState
 from monitor.report import ReportEntry, stamp
 
 logger = logging.getLogger(__name__)
@@ -91,23 +89,16 @@ def matching(rows: list[Watch], state: str, name: str) -> list[Watch]:
     return [w for w in rows if (state in ("", "all") or w.state == state) and name.lower() in w.target.name]
 
 
-def reload_daemon(status: dict[str, Any] | None) -> str:
-    """Send SIGHUP to the daemon whose status document is `status`; return what happened, in words."""
-    if not status or not isinstance(status.get("pid"), int):
-        return "no daemon is running; the next run uses it"
-    try:
-        os.kill(status["pid"], signal.SIGHUP)
-    except OSError as exc:
-        logger.warning("could not signal the daemon: %s", exc)
-        return "the daemon could not be told to reload"
-    return "the daemon reloads the config"
-
-
 def check_now(settings: Settings, target: Target, clock: Clock) -> str:
-    """Check `target` once in this process, as `monitor check NAME` does (under its lock); return one line."""
+    """Check `target` once in this process, as `monitor check NAME` does (under its lock, its change mailed
+    and sent to the channels); return one line."""
     from monitor.check import CheckContext, check_target
     from monitor.fetch import Archive, Fetcher
+    from monitor.models import RunReport
+    from monitor.notify import notify_run
     from monitor.store import SnapshotStore
+
+    started = clock()
 
     archive = Archive(settings.archive, settings.fetch) if target.uses_archive else None
     try:
@@ -118,6 +109,7 @@ def check_now(settings: Settings, target: Target, clock: Clock) -> str:
     finally:
         if archive is not None:
             archive.close()
+    notify_run(settings, RunReport(started_at=started, finished_at=clock(), results=(result,)), clock())
     if result.status == "error":
         return f"{target.name}: checked now: error: {result.error}"
     return f"{target.name}: checked now: {result.status}" + (f" ({result.note})" if result.note else "")
@@ -167,3 +159,11 @@ def current_settings(settings: Settings) -> Settings:
     except MonitorError as exc:
         logger.warning("watches: reading %s: %s", settings.config_path, exc)
         return settings
+
+
+def editable_target(settings: Settings, name: str) -> Target | None:
+    """Return the target `name` as the config file says now, if the app may change it (the app was started
+    from a config file, the name is valid and configured); else None."""
+    if settings.config_path is None or not NAME_RE.match(name):
+        return None
+    return current_settings(settings).target(name)

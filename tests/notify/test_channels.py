@@ -247,3 +247,17 @@ def test_a_daemon_restart_between_failure_and_recovery_loses_nothing(
     texts = [post.text() for post in receiver.posts]
     assert len(texts) == 2 and "FIRST" in texts[0] and "SECOND" in texts[1], texts
     assert len(store.history(NATO)) == 3
+
+
+def test_a_check_run_from_the_app_is_told_like_any_other(receiver: Receiver, pages: PageServer,
+                                                         tmp_path: Path) -> None:
+    from monitor.config import load_settings
+    from monitor.web.app import create_app
+
+    config = _config(tmp_path, pages, [{"name": "hook", "url": receiver.url("json", "hook")}])
+    _run(config, "check")
+    _edit(pages, NATO, "Stoltenberg told the media", "Stoltenberg informed the media")
+    client = create_app(load_settings(config)).test_client()
+    answer = client.post(f"/api/v1/targets/{NATO}/check", json={}).get_json()
+    assert answer["result"].startswith(f"{NATO}: checked now: changed"), answer
+    assert len(receiver.posts) == 1 and "{+informed+}" in receiver.posts[0].text()

@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 
 from monitor.web.app import create_app
 from tests.conftest import HOSTILE_TEXT, MATTIS, NATO, ReportSite
+from tests.web.test_web import csrf as _csrf
 
 TOKEN = "api-token-for-tests-0123456789abcdef"
 
@@ -102,14 +103,6 @@ def test_the_token_gate_holds_for_the_api(report_site: ReportSite) -> None:
     ok = client.get("/api/v1/targets", headers={"Authorization": f"Bearer {TOKEN}"})
     assert ok.status_code == 200 and len(ok.get_json()) == 2
     assert client.get("/api/v1/targets", headers={"Authorization": "Bearer wrong"}).status_code in (302, 401, 403)
-
-
-def _csrf(html: str) -> str:
-    import re
-
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match
-    return match.group(1)
 
 
 def test_the_watches_page_lists_states_filters_and_pauses_through_the_config_file(report_site: ReportSite) -> None:
