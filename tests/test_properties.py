@@ -100,6 +100,9 @@ MARKUP = st.recursive(st.text(st.characters(blacklist_categories=("Cs",)), max_s
 @FAST
 @given(MARKUP, st.sampled_from(["generic", "defense.gov"]))
 @example("<main><a href=' /x '>a</a>x<!-- c -->y<nav>n</nav>tail</main>", "generic")
+@example("<template><div class=body></div></template>", "defense.gov")  # a template's markup is not the page's
+@example("<h1 class=maintitle>T</h1><template><h1 class=maintitle>X</h1></template>", "defense.gov")
+@example("<A\r\x1f>x", "generic")  # an attribute name lxml parses but will not edit
 def test_the_fast_path_reads_what_normalize_reads(html: str, profile: str) -> None:
     """Where the cut's tree can answer, it gives extract's content or its error (monitor.extract.treetext)."""
     piece = cut(html, profile)

@@ -95,6 +95,11 @@ def _usable(view: View, node: Node) -> bool:
     return view.tag(node) not in _NOT_INSIDE and not any(view.tag(a) in _NOT_INSIDE for a in view.ancestors(node))
 
 
+def _in_page(view: View, node: Node) -> bool:
+    """False for an element inside a <template> (inert markup, never shown)."""
+    return not any(view.tag(a) == "template" for a in view.ancestors(node))
+
+
 def _common(view: View, a: Node, b: Node) -> Node | None:
     """The lowest common ancestor-or-self of `a` and `b`."""
     chain = [a, *view.ancestors(a)]
@@ -198,8 +203,9 @@ def _photos(view: View, body: Node) -> list[Node]:
 def find_article(view: View, root: Node) -> Found:
     """Return the regions of an article page (see the module docstring); empty when it has neither title nor
     body."""
-    titles = view.with_class(root, "maintitle", "h1")[:1]
-    bodies = view.with_class(root, "body", "div")
+    # What is inside a <template> is not part of the page (nor to soupsieve, which the `required` check uses).
+    titles = [t for t in view.with_class(root, "maintitle", "h1") if _in_page(view, t)][:1]
+    bodies = [b for b in view.with_class(root, "body", "div") if _in_page(view, b)]
     bodies = [b for b in bodies if not any(_inside(view, b, o) for o in bodies if o is not b)]
     if not titles and not bodies:
         return Found()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -140,9 +141,11 @@ def _read(html: str, profile: str, select: str | None, exclude: Iterable[str],
         raise NormalizeError(f"unknown profile {profile!r} (known: {', '.join(PROFILES)})") from None
     exclude = tuple(exclude)
     _check_selectors(select, exclude)
-    from bs4 import BeautifulSoup
+    from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
 
-    soup = BeautifulSoup(html, "lxml")
+    with warnings.catch_warnings():  # a page whose whole text looks like a file name or URL is still a page
+        warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
+        soup = BeautifulSoup(html, "lxml")
     if prof.required and not select and not soup.select_one(prof.required):
         raise NormalizeError(f"profile {prof.name}: page has none of {prof.required} (not an article page?)")
     finder = prof.find is not None and not select

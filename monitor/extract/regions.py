@@ -157,10 +157,14 @@ def cut(html: str | bytes, profile: str, salt: str = "") -> Cut | None:
     _prune(doc, keep, path)
     if found is not None and not _drop_inside(doc, set(regions), prof.drop):
         return None
-    for node in doc.iter():
-        if isinstance(node.tag, str):
-            for name in [a for a in node.attrib if a not in KEPT_ATTRIBUTES]:
-                del node.attrib[name]
+    try:
+        for node in doc.iter():
+            if isinstance(node.tag, str):
+                for name in [a for a in node.attrib if a not in KEPT_ATTRIBUTES]:
+                    del node.attrib[name]
+    except ValueError:  # an attribute name lxml parsed but will not touch (control characters in it)
+        logger.debug("an attribute name lxml cannot edit; normalizing the page whole")
+        return None
     if found is not None:
         for kind, node in found.regions:
             node.set(REGION_MARK, kind)
