@@ -99,6 +99,7 @@ def _run(target: Target, ctx: CheckContext, page: PageRead | MonitorError | None
             state, state_error = _read_state(ctx.store, target.name)
             if expect is not None and not expect(state):
                 return None
+            _migrate(ctx.store, target.name)
             before = state
             try:
                 if state_error is not None:
@@ -123,6 +124,15 @@ def _run(target: Target, ctx: CheckContext, page: PageRead | MonitorError | None
         logger.info("%s: %s%s (%.2fs)", target.name, result.status,
                     f", {result.event}" if result.event else "", result.duration)
     return result
+
+
+def _migrate(store: SnapshotStore, name: str) -> None:
+    """Move the target's raw bodies of the layout before WARC into WARC records, once per store; a failure is
+    logged (the bodies stay where they are and the next run tries again)."""
+    try:
+        store.migrate_raw(name, once=True)
+    except MonitorError as exc:
+        logger.error("%s: could not move raw bodies into WARC records: %s", name, exc)
 
 
 def _read_state(store: SnapshotStore, name: str) -> tuple[TargetState, MonitorError | None]:
@@ -223,6 +233,7 @@ def _earlier_version(store: SnapshotStore, target: Target, new_text: str, budget
 def _save(store: SnapshotStore, target: Target, content: PageContent, fetched: Fetched,
           repeat_of: str | None = None) -> Snapshot:
     return store.save(target.name, content.text, taken_at=fetched.fetched_at, source=fetched.source, raw=fetched.body,
+                      exchanges=fetched.exchanges, archive_url=fetched.archive_url,
                       url=target.url, final_url=fetched.final_url, status=fetched.status,
                       content_type=fetched.content_type, etag=fetched.etag,
                       last_modified=fetched.last_modified, title=content.title, links=content.links,
@@ -316,6 +327,8 @@ def _prune(target: Target, ctx: CheckContext, now: datetime) -> None:
         by_id = {s.id: s for s in snapshots}
         for snapshot_id in doomed.snapshots:
             ctx.store.discard(by_id[snapshot_id])
+        if doomed.snapshots:
+            ctx.store.compact(target.name)  # their WARC records
         logger.info("%s: retention removed %d snapshots and %d reports", target.name, len(doomed.snapshots),
                     len(doomed.reports))
     except MonitorError as exc:

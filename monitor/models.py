@@ -181,6 +181,26 @@ class Validators:
     last_modified: str | None = None
 
 
+Headers = tuple[tuple[str, str], ...]  # as they went over the wire: in order, repeated names kept
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One HTTP request and its response as they went over the wire, kept as evidence (WARC records). `body` is
+    the response body when it is not the page's (a redirect's, or what the browser received before scripts
+    ran); None for the page's own response, whose body is `Fetched.body`."""
+
+    url: str
+    method: str = "GET"
+    request_target: str = "/"     # what followed the method on the request line
+    request_headers: Headers = ()  # None of them secret: see monitor.fetch.exchange
+    protocol: str = "HTTP/1.1"
+    status: int = 200
+    reason: str = ""
+    headers: Headers = ()
+    body: bytes | None = None
+
+
 @dataclass(frozen=True)
 class Fetched:
     """A successful HTTP exchange: the raw body (bytes) plus what we need to know about it."""
@@ -198,6 +218,9 @@ class Fetched:
     source: SnapshotSource = "live"  # "archive": the web archive's capture, fetched because the site failed
     origin: str | None = None        # the capture's identity, for an archived page
     via: Via = "http"                # how it was fetched: plain HTTP, a real browser, or the web archive
+    # The redirects followed, then the page's own exchange (empty when not recorded): the capture's evidence.
+    exchanges: tuple[Exchange, ...] = ()
+    archive_url: str | None = None   # an archived page: the archive's replay URL it came from
 
     @property
     def validators(self) -> Validators:
@@ -228,6 +251,21 @@ class PageRead:
 
 
 @dataclass(frozen=True)
+class CaptureRef:
+    """Where a snapshot's capture is kept: `length` bytes at `offset` of the target's WARC file `file` (whole
+    gzip members, one per record). `record` is the WARC-Record-ID of the record whose payload is the raw body,
+    `digest` its WARC-Payload-Digest; a revisit names, as `original`, the capture that holds the body."""
+
+    file: str
+    offset: int
+    length: int
+    record: str
+    digest: str
+    date: str = ""  # its WARC-Date
+    original: CaptureRef | None = None
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """Metadata of one stored version of a target's normalized text."""
 
@@ -250,6 +288,7 @@ class Snapshot:
     blocks: tuple[tuple[str, int], ...] | None = None  # each text block's place and length (None: not recorded)
     date: str | None = None  # the article's date line (None: none, or not recorded)
     via: Via | None = None  # how the page was fetched (None: not recorded)
+    capture: CaptureRef | None = None  # its WARC records (has_raw without it: a body in the old <id>.html.gz)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import os
 import re
 import sqlite3
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -23,6 +23,8 @@ from monitor.models import NAME_RE, REPORT_ID_RE, SNAPSHOT_ID_RE, time_id
 from monitor.report import publish, sidecars
 from monitor.review import DB_NAME, SCHEMA_VERSION
 from monitor.store import CHECKS, SnapshotStore, read_json, write_json
+from monitor.store.audit import Problem, audit, repair
+from monitor.store.captures import warc_files
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +47,7 @@ class Finding:
     problem: str
     severity: Literal["error", "notice"] = "error"
     action: str | None = None
+    capture: tuple[str, Problem] | None = field(default=None, compare=False)  # a capture problem: (target, it)
 
 
 @dataclass
@@ -92,10 +95,16 @@ def check_snapshots(store: SnapshotStore, result: Verification) -> set[tuple[str
             try:
                 snapshot = store.get(folder.name, sid)
                 store.read_text(snapshot)
-                store.read_raw(snapshot)
                 good.add((folder.name, sid))
             except MonitorError as exc:
                 result.findings.append(Finding(files, f"snapshot not whole: {_problem(exc)}"))
+        try:
+            for problem in audit(store, folder.name):
+                result.findings.append(Finding((problem.path,), problem.problem, problem.severity,
+                                               capture=(folder.name, problem)))
+        except MonitorError as exc:
+            result.findings.append(Finding((folder / "warc",), f"captures not readable: {_problem(exc)}"))
+        result.checked += len(warc_files(folder))
         state = folder / "state.json"
         if state.exists():
             result.checked += 1
@@ -229,9 +238,8 @@ def verify(snapshots_dir: Path, reports_dir: Path, *, repair: bool = False, now:
     if not repair or not result.findings:
         return result
     stamp = time_id(now, "verify")
-    repaired = []
-    for finding in result.findings:
-        repaired.append(_repair(finding, snapshots_dir, reports_dir, stamp, result))
+    repaired = [_repair(f, snapshots_dir, reports_dir, stamp, result) for f in result.findings if f.capture is None]
+    repaired += _repair_captures(store, result, stamp)
     result.findings = repaired
     if any(f.paths[0].is_relative_to(reports_dir) for f in repaired):
         try:
@@ -246,6 +254,34 @@ def verify(snapshots_dir: Path, reports_dir: Path, *, repair: bool = False, now:
             {"paths": [str(p) for p in f.paths], "problem": f.problem, "severity": f.severity, "action": f.action}
             for f in result.findings]})
     return result
+
+
+def _repair_captures(store: SnapshotStore, result: Verification, stamp: str) -> list[Finding]:
+    """Repair the captures of every target with a finding, after the other repairs (a quarantined snapshot
+    leaves records nothing refers to): audit it again and repair what is found (monitor.store.audit). Return
+    the capture findings with what was done, and those the other repairs caused."""
+    targets: dict[str, list[Finding]] = {}
+    for finding in result.findings:
+        first = finding.paths[0]
+        if finding.capture is not None:
+            targets.setdefault(finding.capture[0], []).append(finding)
+        elif first.is_relative_to(store.root) and len(first.relative_to(store.root).parts) > 1:
+            targets.setdefault(first.relative_to(store.root).parts[0], [])
+    done = []
+    quarantine = store.root / QUARANTINE / stamp
+    for target, findings in targets.items():
+        if not NAME_RE.match(target):
+            continue
+        problems = audit(store, target)
+        actions = dict(zip(((p.path, p.problem) for p in problems), repair(store, target, problems, quarantine),
+                           strict=True))
+        if any(p.fix in ("quarantine", "compact") for p in problems):
+            result.quarantine = quarantine
+        for finding in findings:
+            done.append(replace(finding, action=actions.pop((finding.paths[0], finding.problem), "repaired")))
+        done += [Finding((p.path,), p.problem, p.severity, actions[(p.path, p.problem)], (target, p))
+                 for p in problems if (p.path, p.problem) in actions]
+    return done
 
 
 def _repair(finding: Finding, snapshots_dir: Path, reports_dir: Path, stamp: str, result: Verification) -> Finding:

@@ -219,5 +219,8 @@ def test_raw_bodies_are_kept_for_the_newest_two_snapshots_by_default(pipeline: A
     history = run.ctx.store.history(NATO)
     assert [s.has_raw for s in history] == [True, True, False, False]
     assert run.ctx.store.read_raw(history[0]) is not None and run.ctx.store.read_raw(history[3]) is None
-    assert len(list((run.ctx.store.root / NATO).glob("*.html.gz"))) == 2
+    warc = sorted((run.ctx.store.root / NATO / "warc").glob("*.warc.gz"))
+    assert [p.name for p in warc] == [history[0].capture.file], "the let-go records are rewritten away"
+    kept = {(s.capture.offset, s.capture.length) for s in history[:2]}
+    assert sum(n for _, n in kept) == warc[0].stat().st_size, "the file holds the two kept captures, nothing else"
     assert verify(run.ctx.store.root, run.ctx.reports_dir, now=history[0].taken_at).errors == []

@@ -1,9 +1,11 @@
-"""CLI commands that look after the data on disk: verify (and repair) every stored file."""
+"""CLI commands that look after the data on disk: verify (and repair) every stored file, export captures as
+WARC, backfill a history from the web archive."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import click
 
@@ -45,6 +47,41 @@ def add_store_commands(group: click.Group) -> None:
                 line += f", quarantine: {result.quarantine}" if result.quarantine else ""
             click.echo(line)
         if result.unrepaired:
+            ctx.exit(2)
+
+    @group.command("export")
+    @click.argument("names", nargs=-1)
+    @click.option("--all", "every", is_flag=True, help="Every configured target.")
+    @click.option("--warc", "dest", required=True, type=click.Path(dir_okay=False, path_type=Path),
+                  help="The file to write: *.warc.gz (gzip per record) or *.warc.")
+    @click.option("--from", "since", type=click.DateTime(["%Y-%m-%d"]), help="First day (UTC) of captures.")
+    @click.option("--to", "until", type=click.DateTime(["%Y-%m-%d"]), help="Last day (UTC) of captures.")
+    @click.pass_context
+    def export_command(ctx: click.Context, names: tuple[str, ...], every: bool, dest: Path, since: datetime | None,
+                       until: datetime | None) -> None:
+        """Write the captures of NAME... (or --all targets) as one WARC file, for replay tools such as pywb.
+        Each capture is the HTTP request and response as they went over the wire, at the time of the fetch
+        (an archived page: at the archive's capture time)."""
+        from monitor.store import SnapshotStore
+        from monitor.store.export import export_warc
+
+        settings = settings_of(ctx)
+        if every == bool(names):
+            raise CliError("name the targets to export, or give --all (not both)")
+        chosen = [t.name for t in settings.targets] if every else [target_of(ctx, settings, n).name for n in names]
+        start = since.replace(tzinfo=UTC) if since else None
+        end = until.replace(tzinfo=UTC) + timedelta(days=1, seconds=-1) if until else None
+        try:
+            done = export_warc(SnapshotStore(settings.snapshots_dir), chosen, dest, start=start, end=end,
+                               now=utcnow())
+        except MonitorError as exc:
+            raise CliError(str(exc)) from exc
+        for name, count in done.captures.items():
+            click.echo(f"{name}: {count} captures")
+        for where in done.damaged:
+            click.echo(f"{where}: left out, its records are damaged (run monitor verify --repair)", err=True)
+        click.echo(f"export: wrote {sum(done.captures.values())} captures to {done.path} ({done.size:,} bytes)")
+        if done.damaged:
             ctx.exit(2)
 
     @group.command("backfill")

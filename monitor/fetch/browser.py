@@ -27,6 +27,7 @@ from monitor.errors import (
     TransientFetchError,
 )
 from monitor.fetch.blockpage import blocked_reason, check_content
+from monitor.fetch.exchange import browser_exchanges
 from monitor.models import Fetched, FetchSettings, Target
 
 logger = logging.getLogger(__name__)
@@ -153,6 +154,7 @@ class Browser:
             html = page.content()
             final_url, status = page.url, (main[-1].status if main else 200)
             headers = main[-1].headers if main else {}
+            exchanges = browser_exchanges(main[-1]) if main else ()
         except PlaywrightTimeout as exc:
             raise TransientFetchError(f"browser: the page did not finish loading within {target.timeout:g} s") \
                 from exc
@@ -178,4 +180,4 @@ class Browser:
         logger.debug("%s: rendered by the browser in %.2fs", target.name, time.monotonic() - started)
         return Fetched(url=target.url, final_url=final_url, status=status, fetched_at=self._clock(), body=body,
                        content_type="text/html; charset=utf-8", etag=headers.get("etag"),
-                       last_modified=headers.get("last-modified"), via="browser")
+                       last_modified=headers.get("last-modified"), via="browser", exchanges=exchanges)

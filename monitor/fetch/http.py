@@ -27,6 +27,7 @@ from monitor.errors import (
 )
 from monitor.fetch.blockpage import blocked_reason, check_content
 from monitor.fetch.browser import thread_browser
+from monitor.fetch.exchange import http_exchanges
 from monitor.models import Fetched, FetchSettings, Target, Validators
 
 logger = logging.getLogger(__name__)
@@ -214,6 +215,7 @@ class Fetcher:
             etag=response.headers.get("ETag"),
             last_modified=response.headers.get("Last-Modified"),
             not_modified=not_modified,
+            exchanges=() if not_modified else http_exchanges(response),
         )
 
 

@@ -2,11 +2,11 @@
 
 Layout of `<snapshots_dir>/<target>/`:
   <id>.txt       the normalized text (UTF-8), readable as is
-  <id>.html.gz   the raw response body, gzip-compressed (live fetches only)
-  <id>.json      metadata; written last, so its presence is what makes a snapshot visible
-  state.json     error streak, last change, and the rest as of its last write (durable)
-  check.json     what every check refreshes: time, status, validators, content fingerprint (a cache,
-                 overwritten in place: see load_state)
+  <id>.json      metadata; written last, so its presence is what makes a snapshot visible. Its `capture`
+                 says where the raw body's WARC records are (monitor.store.captures)
+  warc/          the target's captures as WARC files (monitor.store.captures)
+  <id>.html.gz   a raw body in the layout before WARC (moved into warc/ by migrate_raw)
+  state.json, check.json   the target's state (monitor.store.state)
 where <id> is `<UTC time>-<first 12 hex of the text's sha256>`, so names sort by time.
 """
 
@@ -16,26 +16,21 @@ import gzip
 import hashlib
 import logging
 import os
-from contextlib import AbstractContextManager
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from monitor.errors import MonitorError, StoreError
-from monitor.models import NAME_RE, SNAPSHOT_ID_RE, Snapshot, SnapshotSource, TargetState, Validators, time_id
-from monitor.store.durable import fsync_dir, read_file, read_json, write_atomic, write_cache_json, write_json
-from monitor.store.lock import FileLock, locked
+from monitor.errors import StoreError
+from monitor.models import SNAPSHOT_ID_RE, CaptureRef, Exchange, Snapshot, SnapshotSource, time_id
+from monitor.store import captures
+from monitor.store.durable import fsync_dir, read_file, read_json, write_atomic, write_json
+from monitor.store.state import StateStore, iso, parse_time
+from monitor.store.warc import Capture, original_url
 
 logger = logging.getLogger(__name__)
 
-_EVENTS = ("error", "removed")
-# gzip level for raw bodies: on the benchmark's 100 KB pages level 3 takes 1.5 ms and 36.9 KB, level 6 2.8 ms
-# and 35.3 KB (4 % smaller for twice the time).
-RAW_GZIP_LEVEL = 3
-CHECKS = "check.json"  # what every check refreshes (SnapshotStore.load_state)
-DAEMON_STATUS = "daemon.json"  # written by the running daemon (pid, next runs); read by status, the app
-_CHECK_FIELDS = ("last_checked", "last_status", "etag", "last_modified", "fingerprint")
+REVISIT_WINDOW = 10  # a new body is compared with the captures of this many newest snapshots
 
 
 def sha256_text(text: str) -> str:
@@ -43,65 +38,12 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _iso(when: datetime | None) -> str | None:
-    return when.astimezone(UTC).isoformat().replace("+00:00", "Z") if when else None
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
-
-
-class SnapshotStore:
-    """Reads and writes snapshots and per-target state below `root`."""
+class SnapshotStore(StateStore):
+    """Reads and writes snapshots, their captures and per-target state below `root`."""
 
     def __init__(self, root: Path) -> None:
-        self.root = Path(root)
-
-    def target_dir(self, target: str) -> Path:
-        """Return the folder of `target`; raise StoreError for a name that could escape the root."""
-        if not NAME_RE.match(target):
-            raise StoreError(f"invalid target name {target!r}")
-        return self.root / target
-
-    def lock_target(self, target: str, wait: float) -> AbstractContextManager[FileLock]:
-        """Return a context manager holding `target`'s lock; entering raises LockedError after `wait` seconds."""
-        return locked(self.target_dir(target) / ".lock", wait, f"target {target}")
-
-    def daemon_lock(self) -> FileLock:
-        """Return the (unacquired) lock that makes one daemon per snapshots dir."""
-        return FileLock(self.root / ".daemon.lock")
-
-    def request_check(self, target: str, when: datetime) -> None:
-        """Ask the running daemon to check `target` at its next pass (`.requests/<target>.json`). Raises
-        StoreError."""
-        if not NAME_RE.match(target):
-            raise StoreError(f"invalid target name {target!r}")
-        write_json(self.root / ".requests" / f"{target}.json", {"version": 1, "requested_at": when.isoformat()})
-
-    def take_check_requests(self) -> list[str]:
-        """Return the targets asked for by request_check (oldest first) and forget the requests."""
-        folder = self.root / ".requests"
-        found = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime) if folder.is_dir() else []
-        names = []
-        for path in found:
-            path.unlink(missing_ok=True)
-            if NAME_RE.match(path.stem):
-                names.append(path.stem)
-        return names
-
-    def daemon_status(self) -> dict[str, Any] | None:
-        """Return the running daemon's status document (`daemon.json`: pid, next runs), or None when no daemon
-        holds this snapshots dir."""
-        lock = self.daemon_lock()
-        if not lock.path.exists():
-            return None
-        if lock.acquire(0):  # nobody holds it: no daemon
-            lock.close()
-            return None
-        try:
-            return read_json(self.root / DAEMON_STATUS)
-        except MonitorError:
-            return None
+        super().__init__(root)
+        self._migrated: set[str] = set()  # targets whose old-layout raw bodies this store has moved already
 
     def history(self, target: str) -> list[Snapshot]:
         """Return the target's snapshots, newest first. Raises StoreError on an unreadable metadata file."""
@@ -140,35 +82,58 @@ class SnapshotStore:
         return text
 
     def read_raw(self, snapshot: Snapshot) -> bytes | None:
-        """Return the raw body stored with the snapshot, or None if it has none. Raises StoreError."""
+        """Return the raw body stored with the snapshot (from its WARC record, its digests checked), or None if
+        it has none. Raises StoreError."""
         if not snapshot.has_raw:
             return None
-        path = self.target_dir(snapshot.target) / f"{snapshot.id}.html.gz"
+        folder = self.target_dir(snapshot.target)
+        if snapshot.capture is not None:
+            return captures.read_body(folder, snapshot.capture)
+        path = folder / f"{snapshot.id}.html.gz"
         try:
             return gzip.decompress(path.read_bytes())
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
             raise StoreError(f"cannot read {path}: {exc}") from exc
 
+    def read_capture(self, snapshot: Snapshot) -> bytes:
+        """Return the snapshot's WARC records as stored (gzip members), preceded by its original's for a
+        revisit. Raises StoreError when it has none."""
+        ref = snapshot.capture
+        if ref is None or not snapshot.has_raw:
+            raise StoreError(f"{snapshot.target}/{snapshot.id}: no capture kept")
+        folder = self.target_dir(snapshot.target)
+        own = captures.read_range(folder, ref.file, ref.offset, ref.length)
+        if ref.original is None:
+            return own
+        return captures.read_range(folder, ref.original.file, ref.original.offset, ref.original.length) + own
+
     def save(self, target: str, text: str, *, taken_at: datetime, source: SnapshotSource = "live",
-             raw: bytes | None = None, **meta: Any) -> Snapshot:
-        """Store `text` as a new snapshot of `target` and return it.
+             raw: bytes | None = None, exchanges: tuple[Exchange, ...] = (), archive_url: str | None = None,
+             **meta: Any) -> Snapshot:
+        """Store `text` as a new snapshot of `target` and return it; `raw`, the body it was read from, goes to
+        the target's WARC file with `exchanges` (the HTTP requests and responses that brought it;
+        `archive_url`: the archive's replay URL of an archived page).
 
         `meta` may carry url, final_url, status, content_type, etag, last_modified, origin, title, links,
-        repeat_of, blocks, date.
+        repeat_of, blocks, date, via.
         Raises StoreError if the disk refuses; a failed save leaves no visible snapshot.
         """
         digest = sha256_text(text)
         snapshot_id = time_id(taken_at, digest[:12])
-        snapshot = Snapshot(id=snapshot_id, target=target, taken_at=taken_at.astimezone(UTC),
-                            sha256=digest, source=source, has_raw=raw is not None, **meta)
         folder = self.target_dir(target)
-        # Text and raw body first, made durable by one folder fsync; then the metadata that makes them visible.
-        write_atomic(folder / f"{snapshot_id}.txt", text.encode("utf-8"), sync_dir=False)
+        capture = None
         if raw is not None:
-            write_atomic(folder / f"{snapshot_id}.html.gz", gzip.compress(raw, compresslevel=RAW_GZIP_LEVEL, mtime=0),
-                         sync_dir=False)
+            uri = (original_url(archive_url) if archive_url else None) or meta.get("final_url") or meta.get("url") or ""
+            capture = captures.append(folder, Capture(
+                uri=uri, when=taken_at, body=raw, content_type=meta.get("content_type"), exchanges=exchanges,
+                rendered=meta.get("via") == "browser", source_uri=archive_url, **self._revisit(target, raw)))
+        snapshot = Snapshot(id=snapshot_id, target=target, taken_at=taken_at.astimezone(UTC), sha256=digest,
+                            source=source, has_raw=raw is not None, capture=capture, **meta)
+        # The text first, made durable by a folder fsync (the records were fsynced by their append); then the
+        # metadata that makes them visible.
+        write_atomic(folder / f"{snapshot_id}.txt", text.encode("utf-8"), sync_dir=False)
         fsync_dir(folder)
-        write_json(folder / f"{snapshot_id}.json", _meta_document(snapshot))
+        self.write_meta(snapshot)
         logger.debug("%s: stored snapshot %s (%d chars)", target, snapshot_id, len(text))
         return snapshot
 
@@ -183,23 +148,100 @@ class SnapshotStore:
         return self.save(target, text.replace("\r\n", "\n"), taken_at=taken_at, source="baseline", origin=origin)
 
     def drop_raw(self, target: str, keep: int) -> int:
-        """Remove the raw bodies of all but the newest `keep` snapshots (metadata first, so none claims a body
-        that is gone); return how many were removed. Raises StoreError."""
+        """Let go of the raw bodies of all but the newest `keep` snapshots (metadata first, so none claims a
+        body that is gone; then the WARC records nothing refers to, see compact); return how many. Raises
+        StoreError."""
         removed = 0
         folder = self.target_dir(target)
         for snapshot in self.history(target)[keep:]:
             if not snapshot.has_raw:
                 continue
-            write_json(folder / f"{snapshot.id}.json", _meta_document(replace(snapshot, has_raw=False)))
+            self.write_meta(replace(snapshot, has_raw=False, capture=None))
             try:
                 (folder / f"{snapshot.id}.html.gz").unlink(missing_ok=True)
             except OSError as exc:
                 raise StoreError(f"cannot remove the raw body of {snapshot.id}: {exc}") from exc
             removed += 1
+        if removed:
+            self.compact(target)
         return removed
 
+    def compact(self, target: str, drop: set[tuple[str, int]] | None = None) -> int:
+        """Rewrite the target's WARC files without the records no snapshot refers to (and without the members
+        at the (file, offset) pairs in `drop`: snapshots whose capture held one lose their raw body); return
+        how many files were removed. Crash-safe: the new file is whole before any snapshot points at it, and
+        the old one goes last. Raises StoreError."""
+        folder = self.target_dir(target)
+        history = [s for s in self.history(target) if s.has_raw and s.capture is not None]
+        refs = [r for s in history for r in (s.capture, s.capture.original) if r is not None]  # type: ignore[union-attr]
+        moved = captures.rewrite(folder, refs, drop)
+        for snapshot in history:
+            ref = snapshot.capture
+            assert ref is not None
+            new = _moved(ref, moved)
+            if new is None:
+                self.write_meta(replace(snapshot, has_raw=False, capture=None))  # its records were damaged
+            elif new != ref:
+                self.write_meta(replace(snapshot, capture=new))
+        used = {r.file for s in self.history(target) if s.capture is not None
+                for r in (s.capture, s.capture.original) if r is not None}
+        return len(captures.remove_unused(folder, used))
+
+    def migrate_raw(self, target: str, once: bool = False) -> int:
+        """Move raw bodies kept in the layout before WARC (`<id>.html.gz`) into the target's WARC file, as
+        `resource` records at the snapshot's time; return how many. Nothing is lost: a body's file goes only
+        after the snapshot points at its record. With `once`, a target this store migrated before is not looked
+        at again. Raises StoreError."""
+        if once and target in self._migrated:
+            return 0
+        self._migrated.add(target)
+        folder = self.target_dir(target)
+        try:
+            legacy = sorted(p.name[:-8] for p in folder.iterdir() if p.name.endswith(".html.gz"))
+        except FileNotFoundError:
+            return 0
+        except OSError as exc:
+            raise StoreError(f"cannot list {folder}: {exc.strerror or exc}") from exc
+        moved = 0
+        for sid in legacy:
+            if not SNAPSHOT_ID_RE.match(sid) or not (folder / f"{sid}.json").exists():
+                continue  # an interrupted write, invisible: verify reports it
+            snapshot = self.get(target, sid)
+            if snapshot.capture is None and snapshot.has_raw:
+                body = self.read_raw(snapshot)
+                assert body is not None
+                ref = captures.append(folder, Capture(
+                    uri=snapshot.final_url or snapshot.url or "", when=snapshot.taken_at, body=body,
+                    content_type=snapshot.content_type,
+                    note=f"kept as {sid}.html.gz before WARC; the HTTP headers were not recorded"))
+                self.write_meta(replace(snapshot, capture=ref))
+                moved += 1
+            (folder / f"{sid}.html.gz").unlink(missing_ok=True)
+        if moved:
+            logger.info("%s: moved %d raw bodies into WARC records", target, moved)
+        return moved
+
+    def _revisit(self, target: str, raw: bytes) -> dict[str, Any]:
+        """The revisit_of of a Capture of `raw` when one of the newest snapshots kept the same
+        body (the full capture, never another revisit), else nothing."""
+        from monitor.store.warc import payload_digest
+
+        digest = payload_digest(raw)
+        try:
+            names = sorted((n[:-5] for n in os.listdir(self.target_dir(target))
+                            if n.endswith(".json") and SNAPSHOT_ID_RE.match(n[:-5])), reverse=True)
+        except OSError:
+            return {}
+        for sid in names[:REVISIT_WINDOW]:
+            snapshot = self.get(target, sid)
+            ref = snapshot.capture
+            if snapshot.has_raw and ref is not None and ref.digest == digest and snapshot.via != "browser":
+                return {"revisit_of": ref.original or ref}
+        return {}
+
     def discard(self, snapshot: Snapshot) -> None:
-        """Remove a snapshot (metadata first, so it vanishes at once). Raises StoreError."""
+        """Remove a snapshot (metadata first, so it vanishes at once; its WARC records go at the next compact).
+        Raises StoreError."""
         folder = self.target_dir(snapshot.target)
         try:
             for suffix in (".json", ".txt", ".html.gz"):
@@ -207,73 +249,20 @@ class SnapshotStore:
         except OSError as exc:
             raise StoreError(f"cannot remove snapshot {snapshot.id}: {exc}") from exc
 
-    def load_state(self, target: str) -> TargetState:
-        """Return the target's remembered state (an empty state if there is none). Raises StoreError.
-
-        `state.json` is durable and holds everything; `check.json`, overwritten in place by every check
-        without waiting for the disk, holds what a check refreshes (time, status, validators, fingerprint)
-        and wins when it is readable and newer. Read mid-write or emptied by a power cut it is not valid
-        JSON: then the durable values count, and the check after takes the full path once.
-        """
-        folder = self.target_dir(target)
-        doc = read_json(folder / "state.json", missing={})
-        if not doc:
-            return TargetState()
-        try:
-            checks = read_json(folder / CHECKS, missing={})
-        except StoreError:
-            checks = {}  # lost to a power cut, or read mid-write: the durable state has older values of the same
-        if str(checks.get("last_checked") or "") >= str(doc.get("last_checked") or ""):
-            doc = {**doc, **{k: checks.get(k) for k in _CHECK_FIELDS}}
-        return TargetState(
-            last_checked=_parse_time(doc.get("last_checked")),
-            last_status=doc.get("last_status"),
-            last_error=doc.get("last_error"),
-            last_change=_parse_time(doc.get("last_change")),
-            consecutive_failures=int(doc.get("consecutive_failures", 0)),
-            validators=Validators(doc.get("etag"), doc.get("last_modified")),
-            failing_since=_parse_time(doc.get("failing_since")),
-            last_error_status=doc.get("last_error_status"),
-            reported=doc.get("reported") if doc.get("reported") in _EVENTS else None,
-            fingerprint=doc.get("fingerprint") if isinstance(doc.get("fingerprint"), str) else None,
-        )
-
-    def save_state(self, target: str, state: TargetState, previous: TargetState | None = None) -> None:
-        """Remember the target's state. Raises StoreError.
-
-        Given the `previous` state, a change of nothing but what a check refreshes every time goes to
-        `check.json` only, without fsync (see load_state); anything that decides reports (an error streak, the
-        last change) rewrites the durable `state.json` first.
-        """
-        folder = self.target_dir(target)
-        checks = {
-            "last_checked": _iso(state.last_checked),
-            "last_status": state.last_status,
-            "etag": state.validators.etag,
-            "last_modified": state.validators.last_modified,
-            "fingerprint": state.fingerprint,
-        }
-        if previous is None or _events_of(previous) != _events_of(state) or not (folder / "state.json").exists():
-            write_json(folder / "state.json", {
-                **checks,
-                "last_error": state.last_error,
-                "last_change": _iso(state.last_change),
-                "consecutive_failures": state.consecutive_failures,
-                "failing_since": _iso(state.failing_since),
-                "last_error_status": state.last_error_status,
-                "reported": state.reported,
-            })
-        write_cache_json(folder / CHECKS, checks)
+    def write_meta(self, snapshot: Snapshot) -> None:
+        """(Re)write the snapshot's metadata file, durably. Raises StoreError."""
+        write_json(self.target_dir(snapshot.target) / f"{snapshot.id}.json", _meta_document(snapshot))
 
     def _load_meta(self, target: str, snapshot_id: str) -> Snapshot:
         doc = read_json(self.target_dir(target) / f"{snapshot_id}.json")
         try:
             fields = {k: doc.get(k) for k in Snapshot.__dataclass_fields__}
             links, blocks = doc.get("links"), doc.get("blocks")
-            snapshot = Snapshot(**{**fields, "taken_at": _parse_time(doc["taken_at"]),
+            snapshot = Snapshot(**{**fields, "taken_at": parse_time(doc["taken_at"]),
                                    "has_raw": bool(doc.get("has_raw")),
                                    "links": tuple(links) if links is not None else None,
-                                   "blocks": tuple((str(p), int(n)) for p, n in blocks) if blocks else None})
+                                   "blocks": tuple((str(p), int(n)) for p, n in blocks) if blocks else None,
+                                   "capture": _ref(doc.get("capture"))})
         except (KeyError, TypeError, ValueError) as exc:
             raise StoreError(f"{target}/{snapshot_id}.json: invalid metadata ({exc})") from exc
         if snapshot.id != snapshot_id or snapshot.target != target:
@@ -283,10 +272,26 @@ class SnapshotStore:
 
 def _meta_document(snapshot: Snapshot) -> dict[str, Any]:
     """A snapshot's metadata file."""
-    return {**asdict(snapshot), "taken_at": _iso(snapshot.taken_at)}
+    return {**asdict(snapshot), "taken_at": iso(snapshot.taken_at)}
 
 
-def _events_of(state: TargetState) -> tuple[object, ...]:
-    """The part of a state that decides what gets reported (error streaks, the last change)."""
-    return (state.consecutive_failures, state.failing_since, state.reported, state.last_error,
-            state.last_error_status, state.last_change)
+def _ref(doc: Any) -> CaptureRef | None:
+    """A CaptureRef from its metadata form. Raises KeyError, TypeError or ValueError when it is not one."""
+    if doc is None:
+        return None
+    return CaptureRef(str(doc["file"]), int(doc["offset"]), int(doc["length"]), str(doc["record"]),
+                      str(doc["digest"]), str(doc.get("date") or ""), _ref(doc.get("original")))
+
+
+def _moved(ref: CaptureRef, moved: dict[tuple[str, int], tuple[str, int] | None]) -> CaptureRef | None:
+    """`ref` where a rewrite put it; None when its records, or its original's, were dropped."""
+    def where(r: CaptureRef) -> CaptureRef | None:
+        if (r.file, r.offset) not in moved:
+            return r
+        to = moved[(r.file, r.offset)]
+        return replace(r, file=to[0], offset=to[1]) if to is not None else None
+    own = where(ref)
+    original = where(ref.original) if ref.original is not None else None
+    if own is None or (ref.original is not None and original is None):
+        return None
+    return replace(own, original=original)

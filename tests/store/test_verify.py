@@ -33,6 +33,13 @@ def append(path: Path, data: bytes = b"tampered") -> None:
         fh.write(data)
 
 
+def flip_a_byte(path: Path) -> None:
+    """Damage the WARC file at `path` in the middle of its last record (a bad disk block)."""
+    data = bytearray(path.read_bytes())
+    data[len(data) - 200] ^= 0x55
+    path.write_bytes(bytes(data))
+
+
 def json_version(path: Path) -> None:
     doc = json.loads(path.read_text(encoding="utf-8"))
     doc["version"] = 99
@@ -48,8 +55,8 @@ DAMAGE: dict[str, tuple[Damage, str]] = {
                            "cannot read"),
     "metadata-unknown-version": (lambda s: (json_version(p := newest_snapshot(s, ".json")), p)[1],
                                  "unsupported format version"),
-    "raw-body-corrupt": (lambda s: ((p := newest_snapshot(s, ".html.gz")).write_bytes(p.read_bytes()[:100]), p)[1],
-                         "cannot read"),
+    "warc-record-corrupt": (lambda s: flip_a_byte(p := sorted((s.settings.snapshots_dir / NATO / "warc")
+                                                              .glob("*.warc.gz"))[-1]) or p, "damaged WARC record"),
     "state-garbage": (lambda s: ((p := s.settings.snapshots_dir / NATO / "state.json").write_text("{"), p)[1],
                       "state not readable"),
     "sidecar-garbage": (lambda s: ((p := newest_report(s, ".json")).write_text("[]"), p)[1],

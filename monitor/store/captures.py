@@ -1,0 +1,233 @@
+"""A target's WARC files: appending a capture's records, reading a capture back, and rewriting a file without the
+records nothing refers to any more. The caller holds the target's lock.
+
+Layout of `<snapshots_dir>/<target>/warc/`:
+  <YYYYMM>-<NNNNN>.warc.gz   the records, gzip per record, appended in the month they were written; a new file
+                             when one passes MAX_FILE_BYTES, or when a rewrite drops records (the next NNNNN)
+  tail.json                  the file being appended to and where its last whole record ends (a cache: when it
+                             is stale or lost, the file is scanned)
+
+An append writes all the records of a capture in one write() on an O_APPEND descriptor and fsyncs the file
+before the snapshot that points at them is made visible. A crash cannot leave half a capture that anything
+refers to; what a crash can leave is a partial record at the end of the file, which the next append finds
+(the bytes past the last whole gzip member) and cuts off, so the file stays readable to its last whole record.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+
+from monitor.clock import utcnow
+from monitor.errors import StoreError
+from monitor.models import CaptureRef
+from monitor.store.durable import fsync_dir, read_json, write_atomic, write_cache_json
+from monitor.store.warc import Capture, Member, capture_records, members, parse
+
+logger = logging.getLogger(__name__)
+
+FOLDER = "warc"
+MAX_FILE_BYTES = 64 * 1024 * 1024
+TAIL = "tail.json"
+FILE_RE = re.compile(r"^(\d{6})-(\d{5})\.warc\.gz$")
+
+
+def warc_files(folder: Path) -> list[Path]:
+    """Return the WARC files in a target folder, oldest first."""
+    directory = folder / FOLDER
+    return sorted(p for p in directory.iterdir() if FILE_RE.match(p.name)) if directory.is_dir() else []
+
+
+def _current(folder: Path, extra: int) -> Path:
+    """The file to append `extra` bytes to: this month's newest, unless that would pass MAX_FILE_BYTES."""
+    month = utcnow().strftime("%Y%m")
+    mine = [p for p in warc_files(folder) if p.name.startswith(month)]
+    if not mine:
+        return folder / FOLDER / f"{month}-00000.warc.gz"
+    newest = mine[-1]
+    size = newest.stat().st_size
+    if size and size + extra > MAX_FILE_BYTES:
+        return next_file(newest)
+    return newest
+
+
+def next_file(path: Path) -> Path:
+    """The name after `path` in its month's sequence."""
+    found = FILE_RE.match(path.name)
+    assert found is not None
+    return path.with_name(f"{found.group(1)}-{int(found.group(2)) + 1:05}.warc.gz")
+
+
+def whole_end(path: Path, start: int = 0) -> int:
+    """Return where the last whole gzip member of the file at `path` ends, reading from `start` (itself the end
+    of a whole member). Raises OSError."""
+    data = path.read_bytes()
+    end = start
+    for member in members(data, start):
+        if member.data is None:
+            break
+        end = member.offset + member.length
+    return end
+
+
+def _repair_tail(path: Path) -> int:
+    """Return the size of the file at `path` after cutting off a partial record a crash left at its end."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return 0
+    try:
+        tail = read_json(path.parent / TAIL, missing={})
+    except StoreError:
+        tail = {}
+    known = tail.get("end") if tail.get("file") == path.name and isinstance(tail.get("end"), int) else None
+    if known == size:
+        return size
+    end = whole_end(path, known if known is not None and known < size else 0)
+    if end < size:
+        logger.warning("%s: cutting off %d bytes of a record a crash left unfinished", path, size - end)
+        os.truncate(path, end)
+    return end
+
+
+def append(folder: Path, capture: Capture) -> CaptureRef:
+    """Append `capture`'s records to the target's current WARC file, durably; return where they are.
+    Raises StoreError when the disk refuses."""
+    records = capture_records(capture)
+    path = _current(folder, len(records.data))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        offset = _repair_tail(path)
+        created = offset == 0 and not path.exists()
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            view = memoryview(records.data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if created:
+            fsync_dir(path.parent)
+        write_cache_json(path.parent / TAIL, {"file": path.name, "end": offset + len(records.data)})
+    except OSError as exc:
+        raise StoreError(f"cannot append to {path}: {exc.strerror or exc}") from exc
+    revisit = capture.revisit_of is not None and capture.revisit_of.digest == records.digest and not capture.rendered
+    return CaptureRef(path.name, offset, len(records.data), records.record, records.digest, records.date,
+                      capture.revisit_of if revisit else None)
+
+
+def read_range(folder: Path, file: str, offset: int, length: int) -> bytes:
+    """Return `length` bytes at `offset` of the target's WARC file `file`. Raises StoreError."""
+    if not FILE_RE.match(file):
+        raise StoreError(f"invalid WARC file name {file!r}")
+    path = folder / FOLDER / file
+    try:
+        with path.open("rb") as fh:
+            fh.seek(offset)
+            data = fh.read(length)
+    except OSError as exc:
+        raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if len(data) != length:
+        raise StoreError(f"{path}: the capture at {offset} runs past the end of the file")
+    return data
+
+
+def read_body(folder: Path, ref: CaptureRef) -> bytes:
+    """Return the raw body of the capture `ref` (for a revisit, its original's), its digests checked.
+    Raises StoreError."""
+    where = ref.original or ref
+    data = read_range(folder, where.file, where.offset, where.length)
+    for member in members(data):
+        if member.data is None:
+            raise StoreError(f"{where.file} at {member.offset + where.offset}: a damaged WARC record")
+        try:
+            record = parse(member.data)
+        except ValueError as exc:
+            raise StoreError(f"{where.file} at {member.offset + where.offset}: {exc}") from exc
+        if record.id == where.record:
+            if record.problems:
+                raise StoreError(f"{where.file}, record {record.id}: {record.problems[0]}")
+            return record.payload
+    raise StoreError(f"{where.file} at {where.offset}: record {where.record} is not there")
+
+
+def rewrite(folder: Path, keep: list[CaptureRef],
+            drop: set[tuple[str, int]] | None = None) -> dict[tuple[str, int], tuple[str, int] | None]:
+    """Rewrite every WARC file holding bytes that no capture in `keep` covers into the next free name in its
+    sequence, with only the kept captures, byte for byte; a capture holding a member at a (file, offset) in
+    `drop` is not kept. The old file stays until remove_unused (after the caller has pointed the snapshots at
+    the new one). Return {(old file, offset): (new file, offset), or None when dropped} for every capture of
+    `keep` that moved or was dropped. Raises StoreError."""
+    by_file: dict[str, set[tuple[int, int]]] = {}
+    for ref in keep:
+        by_file.setdefault(ref.file, set()).add((ref.offset, ref.length))
+    changed: dict[tuple[str, int], tuple[str, int] | None] = {}
+    for path in warc_files(folder):
+        spans = sorted(by_file.get(path.name, ()))
+        lost = [(o, n) for o, n in spans if drop and any(f == path.name and o <= at < o + n for f, at in drop)]
+        changed.update({(path.name, o): None for o, _ in lost})
+        spans = [s for s in spans if s not in lost]
+        try:
+            size = path.stat().st_size
+            if not spans or sum(length for _, length in spans) == size:
+                continue  # all kept as is, or nothing kept (remove_unused deletes the file)
+            data = path.read_bytes()
+        except OSError as exc:
+            raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        out, target = bytearray(), _free_name(path)
+        for offset, length in spans:
+            changed[(path.name, offset)] = (target.name, len(out))
+            out += data[offset:offset + length]
+        write_atomic(target, bytes(out))
+        logger.info("%s: rewrote %s as %s (%d of %d bytes kept)", folder.name, path.name, target.name, len(out), size)
+    return changed
+
+
+def _free_name(path: Path) -> Path:
+    """The first unused name after `path` in its month's sequence."""
+    candidate = next_file(path)
+    while candidate.exists():
+        candidate = next_file(candidate)
+    return candidate
+
+
+def remove_unused(folder: Path, used: set[str]) -> list[str]:
+    """Remove the target's WARC files no snapshot points at (`used`: the file names in use); return their names.
+    Raises StoreError."""
+    removed = []
+    for path in warc_files(folder):
+        if path.name in used:
+            continue
+        try:
+            path.unlink()
+        except OSError as exc:
+            raise StoreError(f"cannot remove {path}: {exc.strerror or exc}") from exc
+        removed.append(path.name)
+    if removed:
+        fsync_dir(folder / FOLDER)
+    return removed
+
+
+def damaged(folder: Path) -> list[tuple[Path, Member, str]]:
+    """Return every member of the target's WARC files that is not a whole WARC record with matching digests,
+    with what is wrong. Raises StoreError when a file cannot be read."""
+    found = []
+    for path in warc_files(folder):
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        for member in members(data):
+            if member.data is None:
+                found.append((path, member, "not a whole gzip member"))
+                continue
+            try:
+                problems = parse(member.data).problems
+            except ValueError as exc:
+                problems = (str(exc),)
+            if problems:
+                found.append((path, member, problems[0]))
+    return found
