@@ -7,6 +7,7 @@ change on every request, kills it at a random moment, and repeats; `verify` must
 from __future__ import annotations
 
 import errno
+import io
 import os
 import random
 import shutil
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from warcio.archiveiterator import ArchiveIterator
 
 from monitor.config import load_settings
 from monitor.daemon import run_checks
@@ -91,6 +93,11 @@ def test_random_sigkills_during_checks_never_damage_the_store(crash_settings: Se
         for snapshot in history:
             store.read_text(snapshot)
     assert len(list_reports(settings.reports_dir)) > 0, "the workers made progress between kills"
+    warcs = sorted(settings.snapshots_dir.glob("*/warc/*.warc.gz"))
+    assert warcs, "the captures went to WARC files"
+    for path in warcs:  # warcio reads each to its last whole record, digests matching
+        for record in ArchiveIterator(io.BytesIO(path.read_bytes()), check_digests="raise"):
+            record.content_stream().read()
     ReviewStore(settings.reports_dir).load_all()
     verify(settings.snapshots_dir, settings.reports_dir, repair=True, now=time_now())
     final = {r.target: r.status for r in run_checks(settings, settings.targets).results}

@@ -60,7 +60,10 @@ def is_web_url(url: str | None) -> bool:
 def _snapshot_document(snapshot: Snapshot | None) -> dict[str, Any] | None:
     if snapshot is None:
         return None
-    return {"id": snapshot.id, "taken_at": snapshot.taken_at.isoformat(), "source": snapshot.source}
+    capture = snapshot.capture if snapshot.has_raw else None
+    return {"id": snapshot.id, "taken_at": snapshot.taken_at.isoformat(), "source": snapshot.source,
+            "capture": {"record": capture.record, "date": capture.date, "digest": capture.digest,
+                        "revisit": capture.original is not None} if capture else None}
 
 
 def _meta_document(meta: MetaChange | None) -> dict[str, Any] | None:

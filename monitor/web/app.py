@@ -138,6 +138,7 @@ def create_app(settings: Settings, *, token: str | None = None, clock: Clock = u
         queue = filters.apply(entries)
         prev, nxt = neighbours(queue, f"{target}/{report_id}")
         return page("report.html", entries, **context, review=src.reviews.get(target, report_id),
+                    capture_link=lambda name, sid: url_for("snapshot_capture", target=name, snapshot_id=sid),
                     prev=prev, next=nxt, query=filters.query(), position=_position(queue, target, report_id))
 
     @app.post("/r/<name>/<report_id>/review")
@@ -226,6 +227,16 @@ def create_app(settings: Settings, *, token: str | None = None, clock: Clock = u
         except StoreError:
             abort(404)
         return Response(text, mimetype="text/plain", headers={"Content-Disposition": "inline"})
+
+    @app.get("/t/<target>/s/<snapshot_id>.warc.gz")
+    def snapshot_capture(target: str, snapshot_id: str) -> Response:
+        """The snapshot's capture as a WARC file (its records as stored; a revisit's original first)."""
+        try:
+            data = src.store.read_capture(src.store.get(target, snapshot_id))
+        except StoreError:
+            abort(404)
+        return Response(data, mimetype="application/warc", headers={
+            "Content-Disposition": f'attachment; filename="{target}-{snapshot_id}.warc.gz"'})
 
     @app.post("/t/<target>/remove")
     def remove(target: str) -> Response:

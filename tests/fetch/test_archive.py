@@ -157,6 +157,30 @@ def test_backfill_stores_distinct_captures_in_order_with_reports(archive_server:
     assert (tmp_path / "reports" / "index.html").exists()
 
 
+def test_an_export_of_a_backfilled_history_gives_the_archive_s_capture_times(archive_server: FakeArchive,
+                                                                             tmp_path: Path) -> None:
+    import io
+
+    from warcio.archiveiterator import ArchiveIterator
+
+    from monitor.store.export import export_warc
+
+    store = SnapshotStore(tmp_path / "snapshots")
+    with Archive(archive_server.settings(), FETCH) as archive:
+        backfill(target(), store, archive, tmp_path / "reports", now=NOW)
+    done = export_warc(store, [NATO], tmp_path / "history.warc.gz", now=NOW)
+    assert done.captures == {NATO: 3}
+    found = [(r.rec_type, dict(r.rec_headers.headers), r.content_stream().read()) for r in
+             ArchiveIterator(io.BytesIO((tmp_path / "history.warc.gz").read_bytes()), check_digests="raise")]
+    responses = [(headers, payload) for kind, headers, payload in found if kind == "response"]
+    assert [h["WARC-Date"] for h, _ in responses] == ["2020-01-07T12:00:00Z", "2020-01-10T12:00:00Z",
+                                                      "2020-01-15T12:00:00Z"], "the archive's capture times"
+    assert {h["WARC-Target-URI"] for h, _ in responses} == {LIVE}, "the page the archive captured"
+    assert responses[0][0]["WARC-Source-URI"] == f"{archive_server.url}/web/20200107120000id_/{LIVE}"
+    assert responses[0][1] == page_html(NATO) and responses[2][1] == second_edit()
+    assert "request" not in [kind for kind, _, _ in found], "the request went to the archive, at another time"
+
+
 def test_an_interrupted_backfill_resumes_without_fetching_again(archive_server: FakeArchive, tmp_path: Path) -> None:
     store = SnapshotStore(tmp_path / "snapshots")
     archive_server.bodies["20200115120000"] = "fail"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import threading
 import time
@@ -11,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from warcio.archiveiterator import ArchiveIterator
 
 from monitor.check import CheckContext, check_target
 from monitor.config import DEFAULT_USER_AGENT
@@ -133,6 +135,18 @@ def test_only_the_browser_reads_an_article_built_by_script(site: Site, fetcher: 
     rendered, store = check(fetcher, tmp_path / "browser", Target(**{**target.__dict__, "via": "browser"}))
     assert rendered.status == "new" and rendered.via == "browser"
     assert store.read_text(store.latest("scripted")) == "Script-built story\n\nOnly a browser reads this paragraph."
+    # The capture keeps both: what the server sent, and what the browser rendered (what was normalized).
+    snapshot = store.latest("scripted")
+    warc = (tmp_path / "browser" / "s" / "scripted" / "warc" / snapshot.capture.file).read_bytes()
+    found = [(r.rec_type, r.rec_headers, r.http_headers, r.content_stream().read())
+             for r in ArchiveIterator(io.BytesIO(warc), check_digests="raise")]
+    assert [kind for kind, *_ in found] == ["request", "response", "conversion"]
+    response, conversion = found[1], found[2]
+    assert response[3] == SCRIPTED and response[2].get_header("Content-Type") == "text/html; charset=utf-8"
+    assert response[2].statusline.startswith("200")
+    assert b"Only a browser reads this paragraph." in conversion[3] == store.read_raw(snapshot)
+    assert conversion[1].get_header("WARC-Refers-To") == response[1].get_header("WARC-Record-ID")
+    assert found[0][2].get_header("User-Agent") == DEFAULT_USER_AGENT
 
 
 def test_a_page_that_never_loads_is_a_bounded_error(site: Site, fetcher: Fetcher, tmp_path: Path) -> None:

@@ -208,3 +208,25 @@ def test_login_form_sets_the_token_cookie(report_site: ReportSite) -> None:
     assert client.get("/").status_code == 200
     evil = client.post("/login", data={"csrf_token": token, "token": TOKEN, "next": "//evil.example/"})
     assert evil.headers["Location"] == "/", "never redirects to another site"
+
+
+def test_a_report_names_its_two_captures_and_the_app_hands_them_out_as_warc(client: FlaskClient,
+                                                                             report_site: ReportSite) -> None:
+    import io
+
+    from warcio.archiveiterator import ArchiveIterator
+
+    ref = report_site.refs[0]  # NATO's second change: both of its snapshots still keep their bodies
+    assert ref.startswith(NATO)
+    html = client.get(report_url(ref)).get_data(as_text=True)
+    links = re.findall(r'href="(/t/[a-z0-9-]+/s/[^"]+\.warc\.gz)"', html)
+    assert "WARC record <code>&lt;urn:uuid:" in html and len(links) == 2, "before and after"
+    for link in links:
+        answer = client.get(link)
+        assert answer.status_code == 200 and answer.mimetype == "application/warc"
+        assert answer.headers["Content-Disposition"].startswith("attachment;")
+        kinds = [r.rec_type for r in ArchiveIterator(io.BytesIO(answer.get_data()), check_digests="raise")]
+        assert kinds[-2:] == ["request", "response"], kinds
+    static = (report_site.settings.reports_dir / f"{ref}.html").read_text(encoding="utf-8")
+    assert "WARC record" in static and f"monitor export {ref.split('/')[0]} --warc FILE" in static
+    assert client.get(f"/t/{NATO}/s/20000101T000000.000000Z-000000000000.warc.gz").status_code == 404
