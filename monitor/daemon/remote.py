@@ -111,8 +111,8 @@ class WorkerSide:
             try:
                 page = read_page(target, self._fetcher(fetch), self._archive(archive, fetch) if target.uses_archive
                                  else None, previous, state, True, utcnow)
-                if page.content is None:  # unchanged: the coordinator needs no body
-                    page = replace(page, fetched=replace(page.fetched, body=b""))
+                if page.content is None:  # unchanged: the coordinator needs no body, nor its exchanges
+                    page = replace(page, fetched=replace(page.fetched, body=b"", exchanges=()))
                 answer["page"] = to_wire(page)
             except MonitorError as exc:
                 answer["error"] = {"message": str(exc), "kind": exc.kind, "status": getattr(exc, "status", None)}

@@ -5,6 +5,7 @@ per-host gap holds across workers, Redis may go away and come back, and the coor
 from __future__ import annotations
 
 import contextlib
+import io
 import itertools
 import os
 import signal
@@ -19,6 +20,7 @@ from typing import Any
 
 import pytest
 import redis
+from warcio.archiveiterator import ArchiveIterator
 
 from monitor.config.settings import parse_settings
 from monitor.daemon import run_checks
@@ -202,6 +204,10 @@ def test_two_workers_check_200_targets_on_four_hosts_as_a_local_run_does(
         assert second == here and sum(1 for s in second.values() if s == "changed") == 20
         reports = [r for r in list_reports(remote.settings.reports_dir) if r.kind == "changed"]
         assert len(reports) == 20, "every change reported once"
+        edited = remote.store.latest("t000")  # stored by the coordinator from what a worker read
+        kinds = [(r.rec_type, r.http_headers.get_header("Content-Type") if r.rec_type == "response" else None)
+                 for r in ArchiveIterator(io.BytesIO(remote.store.read_capture(edited)), check_digests="raise")]
+        assert kinds == [("request", None), ("response", "text/html; charset=utf-8")], "the exchange came along"
         status = engine_status(remote.coordinator.engine)
         assert status["queued"] == 0 and sum(w["checks"] for w in status["workers"]) == 400
         assert len(status["workers"]) == 2
