@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import random
 import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -262,3 +264,21 @@ def daemons() -> Iterator[Callable[..., Daemon]]:
         if daemon.proc.poll() is None:
             daemon.proc.kill()
             daemon.proc.wait()
+
+
+def kill_at_random(work: Callable[[int], None], times: int, rnd: random.Random, longest: float) -> int:
+    """Fork `times` children that each run work(i) until SIGKILL comes, after a random wait of up to `longest`
+    seconds; return how many were killed by it (each one was killed mid-work when that is `times`)."""
+    killed = 0
+    for i in range(times):
+        pid = os.fork()
+        if pid == 0:  # the child: work until killed
+            try:
+                work(i)
+            finally:
+                os._exit(0)
+        time.sleep(rnd.uniform(0.05, longest))
+        os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+        killed += os.WIFSIGNALED(status)
+    return killed

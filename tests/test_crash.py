@@ -11,9 +11,7 @@ import io
 import os
 import random
 import shutil
-import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,7 +28,7 @@ from monitor.report.catalog import list_reports
 from monitor.review import ReviewStore
 from monitor.store import SnapshotStore
 from monitor.verify import verify
-from tests.conftest import NATO, WriteConfig
+from tests.conftest import NATO, WriteConfig, kill_at_random
 
 KILLS = int(os.environ.get("MONITOR_KILLS", "50"))
 
@@ -71,18 +69,7 @@ def crash_settings(write_config: WriteConfig, baseline_dir: Path, server: PageSe
 def test_random_sigkills_during_checks_never_damage_the_store(crash_settings: Settings) -> None:
     settings = crash_settings
     rnd = random.Random(int(os.environ.get("MONITOR_KILL_SEED", "7")))
-    killed = 0
-    for i in range(KILLS):
-        pid = os.fork()
-        if pid == 0:  # the child: work until killed
-            try:
-                worker(settings, i)
-            finally:
-                os._exit(0)
-        time.sleep(rnd.uniform(0.05, 0.6))
-        os.kill(pid, signal.SIGKILL)
-        _, status = os.waitpid(pid, 0)
-        killed += os.WIFSIGNALED(status)
+    killed = kill_at_random(lambda i: worker(settings, i), KILLS, rnd, 0.6)
     assert killed == KILLS, "every worker was killed mid-work"
     result = verify(settings.snapshots_dir, settings.reports_dir, now=time_now())
     assert result.errors == [], [f"{f.paths[0]}: {f.problem}" for f in result.errors]

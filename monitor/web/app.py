@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
@@ -22,7 +23,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from monitor.clock import Clock, utcnow
 from monitor.diff import diff
 from monitor.errors import MonitorError, ReportError, StoreError
-from monitor.models import NAME_RE, REPORT_ID_RE, ChangeReport, Settings, Target
+from monitor.models import NAME_RE, REPORT_ID_RE, ChangeReport, Settings, Snapshot, Target
 from monitor.report import (
     ReportEntry,
     document_context,
@@ -220,23 +221,23 @@ def create_app(settings: Settings, *, token: str | None = None, clock: Clock = u
                                            change=change))
         return page("compare.html", src.entries(), **document_context(doc), same=change is None)
 
-    @app.get("/t/<target>/s/<snapshot_id>.txt")
-    def snapshot_text(target: str, snapshot_id: str) -> Response:
+    def stored(target: str, snapshot_id: str, read: Callable[[Snapshot], Any]) -> Any:
+        """What `read` gives of a stored snapshot; 404 for one not there (or without it)."""
         try:
-            text = src.store.read_text(src.store.get(target, snapshot_id))
+            return read(src.store.get(target, snapshot_id))
         except StoreError:
             abort(404)
-        return Response(text, mimetype="text/plain", headers={"Content-Disposition": "inline"})
+
+    @app.get("/t/<target>/s/<snapshot_id>.txt")
+    def snapshot_text(target: str, snapshot_id: str) -> Response:
+        return Response(stored(target, snapshot_id, src.store.read_text), mimetype="text/plain",
+                        headers={"Content-Disposition": "inline"})
 
     @app.get("/t/<target>/s/<snapshot_id>.warc.gz")
     def snapshot_capture(target: str, snapshot_id: str) -> Response:
         """The snapshot's capture as a WARC file (its records as stored; a revisit's original first)."""
-        try:
-            data = src.store.read_capture(src.store.get(target, snapshot_id))
-        except StoreError:
-            abort(404)
-        return Response(data, mimetype="application/warc", headers={
-            "Content-Disposition": f'attachment; filename="{target}-{snapshot_id}.warc.gz"'})
+        return Response(stored(target, snapshot_id, src.store.read_capture), mimetype="application/warc",
+                        headers={"Content-Disposition": f'attachment; filename="{target}-{snapshot_id}.warc.gz"'})
 
     @app.post("/t/<target>/remove")
     def remove(target: str) -> Response:

@@ -10,9 +10,7 @@ import io
 import json
 import os
 import random
-import signal
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,7 +30,7 @@ from monitor.store import SnapshotStore
 from monitor.store.audit import audit
 from monitor.store.export import export_warc
 from monitor.verify import verify
-from tests.conftest import NATO
+from tests.conftest import NATO, kill_at_random
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 SECRET = "s3cret-token-do-not-store"
@@ -202,17 +200,7 @@ def saver(root: Path, seed: int) -> None:
 
 
 def test_sigkill_during_appends_leaves_every_file_readable(tmp_path: Path) -> None:
-    rnd = random.Random(11)
-    for i in range(12):
-        pid = os.fork()
-        if pid == 0:
-            try:
-                saver(tmp_path, i)
-            finally:
-                os._exit(0)
-        time.sleep(rnd.uniform(0.05, 0.4))
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+    assert kill_at_random(lambda i: saver(tmp_path, i), 12, random.Random(11), 0.4) == 12
     store = SnapshotStore(tmp_path)
     history = store.history("page")
     assert len(history) > 12, "the savers made progress"
