@@ -4,8 +4,9 @@ records nothing refers to any more. The caller holds the target's lock.
 Layout of `<snapshots_dir>/<target>/warc/`:
   <YYYYMM>-<NNNNN>.warc.gz   the records, gzip per record, appended in the month they were written; a new file
                              when one passes MAX_FILE_BYTES, or when a rewrite drops records (the next NNNNN)
-  tail.json                  the file being appended to and where its last whole record ends (a cache: when it
-                             is stale or lost, the file is scanned)
+  tail.json                  the file being appended to and where its last whole record ends, and the payload
+                             digests of the latest captures with their snapshots (a cache: when it is stale or
+                             lost, the file is scanned, and the next capture is a full one, not a revisit)
 
 An append writes all the records of a capture in one write() on an O_APPEND descriptor and fsyncs the file
 before the snapshot that points at them is made visible. A crash cannot leave half a capture that anything
@@ -19,6 +20,7 @@ import logging
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 from monitor.clock import utcnow
 from monitor.errors import StoreError
@@ -72,16 +74,30 @@ def whole_end(path: Path, start: int = 0) -> int:
     return end
 
 
-def _repair_tail(path: Path) -> int:
-    """Return the size of the file at `path` after cutting off a partial record a crash left at its end."""
+RECENT = 16  # captures whose digests tail.json remembers (for revisits)
+
+
+def _tail(folder: Path) -> dict[str, Any]:
+    """The target's tail.json (empty when it is missing or unreadable: it is a cache)."""
+    try:
+        return read_json(folder / FOLDER / TAIL, missing={})
+    except StoreError:
+        return {}
+
+
+def seen(folder: Path, digest: str) -> str | None:
+    """Return the snapshot id of one of the latest captures whose body has the payload `digest`, or None."""
+    recent = _tail(folder).get("recent")
+    return next((sid for d, sid in recent if d == digest), None) if isinstance(recent, list) else None
+
+
+def _repair_tail(path: Path, tail: dict[str, Any]) -> int:
+    """Return the size of the file at `path` after cutting off a partial record a crash left at its end
+    (`tail`: the target's tail.json)."""
     try:
         size = path.stat().st_size
     except FileNotFoundError:
         return 0
-    try:
-        tail = read_json(path.parent / TAIL, missing={})
-    except StoreError:
-        tail = {}
     known = tail.get("end") if tail.get("file") == path.name and isinstance(tail.get("end"), int) else None
     if known == size:
         return size
@@ -92,14 +108,15 @@ def _repair_tail(path: Path) -> int:
     return end
 
 
-def append(folder: Path, capture: Capture) -> CaptureRef:
-    """Append `capture`'s records to the target's current WARC file, durably; return where they are.
-    Raises StoreError when the disk refuses."""
+def append(folder: Path, capture: Capture, snapshot_id: str) -> CaptureRef:
+    """Append `capture`'s records (for the snapshot `snapshot_id`) to the target's current WARC file, durably;
+    return where they are. Raises StoreError when the disk refuses."""
     records = capture_records(capture)
     path = _current(folder, len(records.data))
+    tail = _tail(folder)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        offset = _repair_tail(path)
+        offset = _repair_tail(path, tail)
         created = offset == 0 and not path.exists()
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
@@ -111,7 +128,9 @@ def append(folder: Path, capture: Capture) -> CaptureRef:
             os.close(fd)
         if created:
             fsync_dir(path.parent)
-        write_cache_json(path.parent / TAIL, {"file": path.name, "end": offset + len(records.data)})
+        recent = [e for e in tail.get("recent") or [] if isinstance(e, list) and len(e) == 2][-(RECENT - 1):]
+        write_cache_json(path.parent / TAIL, {"file": path.name, "end": offset + len(records.data),
+                                              "recent": [*recent, [records.digest, snapshot_id]]})
     except OSError as exc:
         raise StoreError(f"cannot append to {path}: {exc.strerror or exc}") from exc
     revisit = capture.revisit_of is not None and capture.revisit_of.digest == records.digest and not capture.rendered

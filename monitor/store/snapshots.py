@@ -26,12 +26,9 @@ from monitor.models import SNAPSHOT_ID_RE, CaptureRef, Exchange, Snapshot, Snaps
 from monitor.store import captures
 from monitor.store.durable import fsync_dir, read_file, read_json, write_atomic, write_json
 from monitor.store.state import StateStore, iso, parse_time
-from monitor.store.warc import Capture, original_url
+from monitor.store.warc import Capture, original_url, payload_digest
 
 logger = logging.getLogger(__name__)
-
-REVISIT_WINDOW = 10  # a new body is compared with the captures of this many newest snapshots
-
 
 def sha256_text(text: str) -> str:
     """Return the hex sha256 of `text` encoded as UTF-8."""
@@ -124,9 +121,11 @@ class SnapshotStore(StateStore):
         capture = None
         if raw is not None:
             uri = (original_url(archive_url) if archive_url else None) or meta.get("final_url") or meta.get("url") or ""
+            body_digest, rendered = payload_digest(raw), meta.get("via") == "browser"
             capture = captures.append(folder, Capture(
                 uri=uri, when=taken_at, body=raw, content_type=meta.get("content_type"), exchanges=exchanges,
-                rendered=meta.get("via") == "browser", source_uri=archive_url, **self._revisit(target, raw)))
+                rendered=rendered, source_uri=archive_url, digest=body_digest,
+                revisit_of=None if rendered else self._revisit(target, body_digest)), snapshot_id)
         snapshot = Snapshot(id=snapshot_id, target=target, taken_at=taken_at.astimezone(UTC), sha256=digest,
                             source=source, has_raw=raw is not None, capture=capture, **meta)
         # The text first, made durable by a folder fsync (the records were fsynced by their append); then the
@@ -213,7 +212,7 @@ class SnapshotStore(StateStore):
                 ref = captures.append(folder, Capture(
                     uri=snapshot.final_url or snapshot.url or "", when=snapshot.taken_at, body=body,
                     content_type=snapshot.content_type,
-                    note=f"kept as {sid}.html.gz before WARC; the HTTP headers were not recorded"))
+                    note=f"kept as {sid}.html.gz before WARC; the HTTP headers were not recorded"), sid)
                 self.write_meta(replace(snapshot, capture=ref))
                 moved += 1
             (folder / f"{sid}.html.gz").unlink(missing_ok=True)
@@ -221,23 +220,18 @@ class SnapshotStore(StateStore):
             logger.info("%s: moved %d raw bodies into WARC records", target, moved)
         return moved
 
-    def _revisit(self, target: str, raw: bytes) -> dict[str, Any]:
-        """The revisit_of of a Capture of `raw` when one of the newest snapshots kept the same
-        body (the full capture, never another revisit), else nothing."""
-        from monitor.store.warc import payload_digest
-
-        digest = payload_digest(raw)
+    def _revisit(self, target: str, digest: str) -> CaptureRef | None:
+        """The full capture (never another revisit) of one of the target's latest snapshots whose body has the
+        payload `digest` and is still kept, else None."""
+        sid = captures.seen(self.target_dir(target), digest)
         try:
-            names = sorted((n[:-5] for n in os.listdir(self.target_dir(target))
-                            if n.endswith(".json") and SNAPSHOT_ID_RE.match(n[:-5])), reverse=True)
-        except OSError:
-            return {}
-        for sid in names[:REVISIT_WINDOW]:
-            snapshot = self.get(target, sid)
-            ref = snapshot.capture
-            if snapshot.has_raw and ref is not None and ref.digest == digest and snapshot.via != "browser":
-                return {"revisit_of": ref.original or ref}
-        return {}
+            snapshot = self.get(target, sid) if sid else None
+        except StoreError:
+            return None
+        ref = snapshot.capture if snapshot is not None and snapshot.has_raw else None
+        if ref is None or ref.digest != digest or snapshot.via == "browser":  # type: ignore[union-attr]
+            return None
+        return ref.original or ref
 
     def discard(self, snapshot: Snapshot) -> None:
         """Remove a snapshot (metadata first, so it vanishes at once; its WARC records go at the next compact).

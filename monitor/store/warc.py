@@ -97,6 +97,7 @@ class Capture:
     source_uri: str | None = None      # an archived page: the archive's replay URL
     note: str | None = None            # said in a `WARC-Monitor-Note` header (a migrated body)
     revisit_of: CaptureRef | None = None   # an earlier capture with the same body (a full one, not a revisit)
+    digest: str | None = None           # payload_digest(body), when the caller has it already
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ def _extra(capture: Capture) -> dict[str, str]:
 
 
 def _exchange_records(writer: _Writer, capture: Capture, exchange: Exchange, body: bytes, uri: str,
-                      revisit: bool) -> str:
+                      revisit: bool, digest: str | None = None) -> str:
     """Write a request (not for an archived page: that request went to the archive, at another time) and the
     response (or revisit) of `exchange`; return the response's record id."""
     http = StatusAndHeaders(f"{exchange.status} {exchange.reason}".strip(),
@@ -131,6 +132,8 @@ def _exchange_records(writer: _Writer, capture: Capture, exchange: Exchange, bod
                                               capture.revisit_of.date,
                                               http_headers=http, warc_headers_dict=extra)
     else:
+        if digest is not None:  # known: warcio does not hash the body again
+            extra["WARC-Payload-Digest"] = digest
         record = writer.create_warc_record(uri, "response", payload=io.BytesIO(body), length=len(body),
                                            http_headers=http, warc_headers_dict=extra)
     response_id = record.rec_headers.get_header("WARC-Record-ID")
@@ -147,26 +150,28 @@ def _exchange_records(writer: _Writer, capture: Capture, exchange: Exchange, bod
 def capture_records(capture: Capture) -> Records:
     """Return the WARC records of `capture` (gzip members, in the order the module docstring gives)."""
     writer = _Writer(gzip=False, warc_version=WARC_VERSION)
-    digest = payload_digest(capture.body)
+    digest = capture.digest or payload_digest(capture.body)
     *hops, page = capture.exchanges or (None,)
     for hop in hops:
         assert hop is not None
         _exchange_records(writer, capture, hop, hop.body or b"", hop.url, revisit=False)
     if page is None:
         record = writer.create_warc_record(capture.uri, "resource", payload=io.BytesIO(capture.body),
-                                           length=len(capture.body), warc_headers_dict=_extra(capture),
+                                           length=len(capture.body),
+                                           warc_headers_dict={**_extra(capture), "WARC-Payload-Digest": digest},
                                            warc_content_type=capture.content_type or "application/octet-stream")
         writer.write_record(record)
         return Records(writer.get_contents(), record.rec_headers.get_header("WARC-Record-ID"), digest,
                        _warc_date(capture.when))
     received = page.body if capture.rendered and page.body is not None else capture.body
     revisit = not capture.rendered and capture.revisit_of is not None and capture.revisit_of.digest == digest
-    response_id = _exchange_records(writer, capture, page, received, capture.uri, revisit)
+    response_id = _exchange_records(writer, capture, page, received, capture.uri, revisit,
+                                    None if capture.rendered else digest)
     if not capture.rendered:
         return Records(writer.get_contents(), response_id, digest, _warc_date(capture.when))
     conversion = writer.create_warc_record(
         capture.uri, "conversion", payload=io.BytesIO(capture.body), length=len(capture.body),
-        warc_headers_dict={**_extra(capture), "WARC-Refers-To": response_id,
+        warc_headers_dict={**_extra(capture), "WARC-Refers-To": response_id, "WARC-Payload-Digest": digest,
                            "WARC-Monitor-Note": "the page as the browser rendered it"},
         warc_content_type=capture.content_type or "text/html; charset=utf-8")
     writer.write_record(conversion)
