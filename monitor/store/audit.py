@@ -63,7 +63,7 @@ def audit(store: SnapshotStore, target: str) -> list[Problem]:
             try:
                 store.read_raw(snapshot)
             except MonitorError as exc:
-                found.append(Problem(folder / captures.FOLDER / ref.file, f"capture of {snapshot.id} not readable: "
+                found.append(Problem(folder / ref.file, f"capture of {snapshot.id} not readable: "
                                      f"{exc}", "error", "forget", snapshot=snapshot.id))
                 break
     # A damaged record a capture refers to is damage; one nothing refers to (the torn end of an append a crash
@@ -92,8 +92,8 @@ def repair(store: SnapshotStore, target: str, problems: list[Problem], quarantin
     drop: set[tuple[str, int]] = set()
     for problem in problems:
         if problem.fix == "quarantine":
-            data = captures.read_range(problem.path.parent.parent, problem.path.name, problem.offset, problem.length)
-            dest = quarantine / target / captures.FOLDER / f"{problem.path.name}@{problem.offset}"
+            data = captures.read_range(problem.path.parent, problem.path.name, problem.offset, problem.length)
+            dest = quarantine / target / f"{problem.path.name}@{problem.offset}"
             write_atomic(dest, data)
             drop.add((problem.path.name, problem.offset))
             done.append(f"moved to {dest}")
@@ -105,9 +105,9 @@ def repair(store: SnapshotStore, target: str, problems: list[Problem], quarantin
             done.append("")  # filled in below
         else:
             for offset, length in problem.gaps:
-                data = captures.read_range(problem.path.parent.parent, problem.path.name, offset, length)
-                write_atomic(quarantine / target / captures.FOLDER / f"{problem.path.name}@{offset}", data)
-            done.append(f"moved to {quarantine / target / captures.FOLDER}")
+                data = captures.read_range(problem.path.parent, problem.path.name, offset, length)
+                write_atomic(quarantine / target / f"{problem.path.name}@{offset}", data)
+            done.append(f"moved to {quarantine / target}")
     if any(p.fix in ("quarantine", "compact", "forget") for p in problems):
         store.compact(target, drop)
     if any(p.fix == "migrate" for p in problems):

@@ -1,17 +1,15 @@
 """A target's WARC files: appending a capture's records, reading a capture back, and rewriting a file without the
 records nothing refers to any more. The caller holds the target's lock.
 
-Layout of `<snapshots_dir>/<target>/warc/`:
-  <YYYYMM>-<NNNNN>.warc.gz   the records, gzip per record, appended in the month they were written; a new file
-                             when one passes MAX_FILE_BYTES, or when a rewrite drops records (the next NNNNN)
-  tail.json                  the file being appended to and where its last whole record ends, and the payload
-                             digests of the latest captures with their snapshots (a cache: when it is stale or
-                             lost, the file is scanned, and the next capture is a full one, not a revisit)
+The files sit beside the target's snapshots, `<snapshots_dir>/<target>/captures-<YYYYMM>-<NNNNN>.warc.gz`: the
+records, gzip per record, appended in the month they were written; a new file when one passes MAX_FILE_BYTES,
+or when a rewrite drops records (the next NNNNN).
 
 An append writes all the records of a capture in one write() on an O_APPEND descriptor and fsyncs the file
 before the snapshot that points at them is made visible. A crash cannot leave half a capture that anything
-refers to; what a crash can leave is a partial record at the end of the file, which the next append finds
-(the bytes past the last whole gzip member) and cuts off, so the file stays readable to its last whole record.
+refers to; what a crash can leave is a partial record at the end of the file. The next append finds it: past
+the end of the newest capture a snapshot points at, it reads what is there and cuts the file after the last
+whole gzip member, so the file stays readable to its last whole record.
 """
 
 from __future__ import annotations
@@ -20,34 +18,36 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Any
 
 from monitor.clock import utcnow
 from monitor.errors import StoreError
 from monitor.models import CaptureRef
-from monitor.store.durable import fsync_dir, read_json, write_atomic, write_cache_json
+from monitor.store.durable import fsync_dir, write_atomic
 from monitor.store.warc import Capture, Member, capture_records, members, parse
 
 logger = logging.getLogger(__name__)
 
-FOLDER = "warc"
 MAX_FILE_BYTES = 64 * 1024 * 1024
-TAIL = "tail.json"
-FILE_RE = re.compile(r"^(\d{6})-(\d{5})\.warc\.gz$")
+FILE_RE = re.compile(r"^captures-(\d{6})-(\d{5})\.warc\.gz$")
 
 
 def warc_files(folder: Path) -> list[Path]:
     """Return the WARC files in a target folder, oldest first."""
-    directory = folder / FOLDER
-    return sorted(p for p in directory.iterdir() if FILE_RE.match(p.name)) if directory.is_dir() else []
+    try:
+        names = os.listdir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    except OSError as exc:
+        raise StoreError(f"cannot list {folder}: {exc.strerror or exc}") from exc
+    return [folder / n for n in sorted(n for n in names if FILE_RE.match(n))]
 
 
 def _current(folder: Path, extra: int) -> Path:
     """The file to append `extra` bytes to: this month's newest, unless that would pass MAX_FILE_BYTES."""
     month = utcnow().strftime("%Y%m")
-    mine = [p for p in warc_files(folder) if p.name.startswith(month)]
+    mine = [p for p in warc_files(folder) if p.name.startswith(f"captures-{month}-")]
     if not mine:
-        return folder / FOLDER / f"{month}-00000.warc.gz"
+        return folder / f"captures-{month}-00000.warc.gz"
     newest = mine[-1]
     size = newest.stat().st_size
     if size and size + extra > MAX_FILE_BYTES:
@@ -59,7 +59,7 @@ def next_file(path: Path) -> Path:
     """The name after `path` in its month's sequence."""
     found = FILE_RE.match(path.name)
     assert found is not None
-    return path.with_name(f"{found.group(1)}-{int(found.group(2)) + 1:05}.warc.gz")
+    return path.with_name(f"captures-{found.group(1)}-{int(found.group(2)) + 1:05}.warc.gz")
 
 
 def whole_end(path: Path, start: int = 0) -> int:
@@ -74,31 +74,13 @@ def whole_end(path: Path, start: int = 0) -> int:
     return end
 
 
-RECENT = 16  # captures whose digests tail.json remembers (for revisits)
-
-
-def _tail(folder: Path) -> dict[str, Any]:
-    """The target's tail.json (empty when it is missing or unreadable: it is a cache)."""
-    try:
-        return read_json(folder / FOLDER / TAIL, missing={})
-    except StoreError:
-        return {}
-
-
-def seen(folder: Path, digest: str) -> str | None:
-    """Return the snapshot id of one of the latest captures whose body has the payload `digest`, or None."""
-    recent = _tail(folder).get("recent")
-    return next((sid for d, sid in recent if d == digest), None) if isinstance(recent, list) else None
-
-
-def _repair_tail(path: Path, tail: dict[str, Any]) -> int:
-    """Return the size of the file at `path` after cutting off a partial record a crash left at its end
-    (`tail`: the target's tail.json)."""
+def _repair_tail(path: Path, known: int | None) -> int:
+    """Return the size of the file at `path` after cutting off a partial record a crash left at its end;
+    `known` is where a whole record is known to end (the newest capture a snapshot points at), if any."""
     try:
         size = path.stat().st_size
     except FileNotFoundError:
         return 0
-    known = tail.get("end") if tail.get("file") == path.name and isinstance(tail.get("end"), int) else None
     if known == size:
         return size
     end = whole_end(path, known if known is not None and known < size else 0)
@@ -108,16 +90,17 @@ def _repair_tail(path: Path, tail: dict[str, Any]) -> int:
     return end
 
 
-def append(folder: Path, capture: Capture, snapshot_id: str) -> CaptureRef:
-    """Append `capture`'s records (for the snapshot `snapshot_id`) to the target's current WARC file, durably;
-    return where they are. Raises StoreError when the disk refuses."""
+def append(folder: Path, capture: Capture, newest: CaptureRef | None, sync_dir: bool = True) -> CaptureRef:
+    """Append `capture`'s records to the target's current WARC file, durably; return where they are. `newest`
+    is the capture of the target's newest snapshot (where a whole record ends). Without `sync_dir` the folder
+    is not fsynced for a new file: the caller does that before the snapshot that points at it is written.
+    Raises StoreError when the disk refuses."""
     records = capture_records(capture)
     path = _current(folder, len(records.data))
-    tail = _tail(folder)
+    known = newest.offset + newest.length if newest is not None and newest.file == path.name else None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        offset = _repair_tail(path, tail)
-        created = offset == 0 and not path.exists()
+        folder.mkdir(parents=True, exist_ok=True)
+        offset = _repair_tail(path, known)
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
             view = memoryview(records.data)
@@ -126,11 +109,8 @@ def append(folder: Path, capture: Capture, snapshot_id: str) -> CaptureRef:
             os.fsync(fd)
         finally:
             os.close(fd)
-        if created:
-            fsync_dir(path.parent)
-        recent = [e for e in tail.get("recent") or [] if isinstance(e, list) and len(e) == 2][-(RECENT - 1):]
-        write_cache_json(path.parent / TAIL, {"file": path.name, "end": offset + len(records.data),
-                                              "recent": [*recent, [records.digest, snapshot_id]]})
+        if sync_dir and offset == 0:
+            fsync_dir(folder)
     except OSError as exc:
         raise StoreError(f"cannot append to {path}: {exc.strerror or exc}") from exc
     revisit = capture.revisit_of is not None and capture.revisit_of.digest == records.digest and not capture.rendered
@@ -142,7 +122,7 @@ def read_range(folder: Path, file: str, offset: int, length: int) -> bytes:
     """Return `length` bytes at `offset` of the target's WARC file `file`. Raises StoreError."""
     if not FILE_RE.match(file):
         raise StoreError(f"invalid WARC file name {file!r}")
-    path = folder / FOLDER / file
+    path = folder / file
     try:
         with path.open("rb") as fh:
             fh.seek(offset)
@@ -226,7 +206,7 @@ def remove_unused(folder: Path, used: set[str]) -> list[str]:
             raise StoreError(f"cannot remove {path}: {exc.strerror or exc}") from exc
         removed.append(path.name)
     if removed:
-        fsync_dir(folder / FOLDER)
+        fsync_dir(folder)
     return removed
 
 

@@ -4,8 +4,8 @@ Layout of `<snapshots_dir>/<target>/`:
   <id>.txt       the normalized text (UTF-8), readable as is
   <id>.json      metadata; written last, so its presence is what makes a snapshot visible. Its `capture`
                  says where the raw body's WARC records are (monitor.store.captures)
-  warc/          the target's captures as WARC files (monitor.store.captures)
-  <id>.html.gz   a raw body in the layout before WARC (moved into warc/ by migrate_raw)
+  captures-<YYYYMM>-<NNNNN>.warc.gz   the target's captures as WARC records (monitor.store.captures)
+  <id>.html.gz   a raw body in the layout before WARC (moved into a WARC record by migrate_raw)
   state.json, check.json   the target's state (monitor.store.state)
 where <id> is `<UTC time>-<first 12 hex of the text's sha256>`, so names sort by time.
 """
@@ -29,6 +29,8 @@ from monitor.store.state import StateStore, iso, parse_time
 from monitor.store.warc import Capture, original_url, payload_digest
 
 logger = logging.getLogger(__name__)
+
+REVISIT_WINDOW = 3  # a new body is compared with the kept captures of this many newest snapshots (A, B, A again)
 
 def sha256_text(text: str) -> str:
     """Return the hex sha256 of `text` encoded as UTF-8."""
@@ -122,10 +124,12 @@ class SnapshotStore(StateStore):
         if raw is not None:
             uri = (original_url(archive_url) if archive_url else None) or meta.get("final_url") or meta.get("url") or ""
             body_digest, rendered = payload_digest(raw), meta.get("via") == "browser"
+            recent = self._recent(target)
             capture = captures.append(folder, Capture(
                 uri=uri, when=taken_at, body=raw, content_type=meta.get("content_type"), exchanges=exchanges,
                 rendered=rendered, source_uri=archive_url, digest=body_digest,
-                revisit_of=None if rendered else self._revisit(target, body_digest)), snapshot_id)
+                revisit_of=None if rendered else _revisit(recent, body_digest)),
+                next((s.capture for s in recent if s.capture is not None), None), sync_dir=False)
         snapshot = Snapshot(id=snapshot_id, target=target, taken_at=taken_at.astimezone(UTC), sha256=digest,
                             source=source, has_raw=raw is not None, capture=capture, **meta)
         # The text first, made durable by a folder fsync (the records were fsynced by their append); then the
@@ -212,7 +216,8 @@ class SnapshotStore(StateStore):
                 ref = captures.append(folder, Capture(
                     uri=snapshot.final_url or snapshot.url or "", when=snapshot.taken_at, body=body,
                     content_type=snapshot.content_type,
-                    note=f"kept as {sid}.html.gz before WARC; the HTTP headers were not recorded"), sid)
+                    note=f"kept as {sid}.html.gz before WARC; the HTTP headers were not recorded"),
+                    next((s.capture for s in self._recent(target) if s.capture is not None), None))
                 self.write_meta(replace(snapshot, capture=ref))
                 moved += 1
             (folder / f"{sid}.html.gz").unlink(missing_ok=True)
@@ -220,18 +225,20 @@ class SnapshotStore(StateStore):
             logger.info("%s: moved %d raw bodies into WARC records", target, moved)
         return moved
 
-    def _revisit(self, target: str, digest: str) -> CaptureRef | None:
-        """The full capture (never another revisit) of one of the target's latest snapshots whose body has the
-        payload `digest` and is still kept, else None."""
-        sid = captures.seen(self.target_dir(target), digest)
+    def _recent(self, target: str) -> list[Snapshot]:
+        """The target's newest REVISIT_WINDOW snapshots, newest first (those whose metadata can be read)."""
         try:
-            snapshot = self.get(target, sid) if sid else None
-        except StoreError:
-            return None
-        ref = snapshot.capture if snapshot is not None and snapshot.has_raw else None
-        if ref is None or ref.digest != digest or snapshot.via == "browser":  # type: ignore[union-attr]
-            return None
-        return ref.original or ref
+            names = os.listdir(self.target_dir(target))
+        except OSError:
+            return []
+        ids = sorted((n[:-5] for n in names if n.endswith(".json") and SNAPSHOT_ID_RE.match(n[:-5])), reverse=True)
+        found = []
+        for sid in ids[:REVISIT_WINDOW]:
+            try:
+                found.append(self.get(target, sid))
+            except StoreError:
+                continue
+        return found
 
     def discard(self, snapshot: Snapshot) -> None:
         """Remove a snapshot (metadata first, so it vanishes at once; its WARC records go at the next compact).
@@ -289,3 +296,13 @@ def _moved(ref: CaptureRef, moved: dict[tuple[str, int], tuple[str, int] | None]
     if own is None or (ref.original is not None and original is None):
         return None
     return replace(own, original=original)
+
+
+def _revisit(recent: list[Snapshot], digest: str) -> CaptureRef | None:
+    """The full capture (never another revisit) of one of the `recent` snapshots whose body has the payload
+    `digest` and is still kept, else None (a page the browser rendered is never revisited)."""
+    for snapshot in recent:
+        ref = snapshot.capture
+        if snapshot.has_raw and ref is not None and ref.digest == digest and snapshot.via != "browser":
+            return ref.original or ref
+    return None

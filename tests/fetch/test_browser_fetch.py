@@ -137,7 +137,7 @@ def test_only_the_browser_reads_an_article_built_by_script(site: Site, fetcher: 
     assert store.read_text(store.latest("scripted")) == "Script-built story\n\nOnly a browser reads this paragraph."
     # The capture keeps both: what the server sent, and what the browser rendered (what was normalized).
     snapshot = store.latest("scripted")
-    warc = (tmp_path / "browser" / "s" / "scripted" / "warc" / snapshot.capture.file).read_bytes()
+    warc = (tmp_path / "browser" / "s" / "scripted" / snapshot.capture.file).read_bytes()
     found = [(r.rec_type, r.rec_headers, r.http_headers, r.content_stream().read())
              for r in ArchiveIterator(io.BytesIO(warc), check_digests="raise")]
     assert [kind for kind, *_ in found] == ["request", "response", "conversion"]

@@ -55,7 +55,7 @@ DAMAGE: dict[str, tuple[Damage, str]] = {
                            "cannot read"),
     "metadata-unknown-version": (lambda s: (json_version(p := newest_snapshot(s, ".json")), p)[1],
                                  "unsupported format version"),
-    "warc-record-corrupt": (lambda s: flip_a_byte(p := sorted((s.settings.snapshots_dir / NATO / "warc")
+    "warc-record-corrupt": (lambda s: flip_a_byte(p := sorted((s.settings.snapshots_dir / NATO)
                                                               .glob("*.warc.gz"))[-1]) or p, "damaged WARC record"),
     "state-garbage": (lambda s: ((p := s.settings.snapshots_dir / NATO / "state.json").write_text("{"), p)[1],
                       "state not readable"),

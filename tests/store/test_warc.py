@@ -46,7 +46,7 @@ def records(data: bytes) -> list[dict[str, Any]]:
 
 
 def warc_bytes(store: SnapshotStore, target: str) -> bytes:
-    return b"".join(p.read_bytes() for p in sorted((store.root / target / "warc").glob("*.warc.gz")))
+    return b"".join(p.read_bytes() for p in sorted((store.root / target).glob("*.warc.gz")))
 
 
 class Site(http.server.BaseHTTPRequestHandler):
@@ -176,7 +176,7 @@ def test_retention_rewrites_the_file_without_what_is_let_go(checker: Any) -> Non
     store: SnapshotStore = checker.ctx.store
     history = store.history(NATO)
     assert [s.has_raw for s in history] == [True, True, False, False, False]
-    files = sorted((store.root / NATO / "warc").glob("*.warc.gz"))
+    files = sorted((store.root / NATO).glob("*.warc.gz"))
     assert len(files) == 1 and files[0].stat().st_size == sum(s.capture.length for s in history[:2])
     assert [r["payload"] for r in records(files[0].read_bytes()) if r["type"] == "response"][-1] == \
         store.read_raw(history[0])
@@ -204,7 +204,7 @@ def test_sigkill_during_appends_leaves_every_file_readable(tmp_path: Path) -> No
     store = SnapshotStore(tmp_path)
     history = store.history("page")
     assert len(history) > 12, "the savers made progress"
-    for path in sorted((tmp_path / "page" / "warc").glob("*.warc.gz")):
+    for path in sorted((tmp_path / "page").glob("*.warc.gz")):
         records(path.read_bytes())  # warcio reads every record; digests match
     for snapshot in history:
         store.read_text(snapshot)
@@ -216,7 +216,7 @@ def test_sigkill_during_appends_leaves_every_file_readable(tmp_path: Path) -> No
 def test_a_torn_last_record_is_cut_off_by_the_next_append(tmp_path: Path) -> None:
     store = SnapshotStore(tmp_path)
     first = store.save("page", "one", taken_at=T0, raw=b"<p>one</p>" * 500, final_url="http://x/")
-    path = tmp_path / "page" / "warc" / first.capture.file
+    path = tmp_path / "page" / first.capture.file
     whole = path.read_bytes()
     with path.open("ab") as fh:  # a power cut in the middle of the next append
         fh.write(whole[: len(whole) // 2])
@@ -282,7 +282,7 @@ def test_a_damaged_record_is_quarantined_and_nothing_else_is_lost(checker: Any, 
                 keep_raw=None)
     store: SnapshotStore = checker.ctx.store
     newest, middle, oldest = store.history(NATO)
-    path = store.root / NATO / "warc" / middle.capture.file
+    path = store.root / NATO / middle.capture.file
     data = bytearray(path.read_bytes())
     data[middle.capture.offset + middle.capture.length - 100] ^= 0xFF
     path.write_bytes(bytes(data))
@@ -290,9 +290,26 @@ def test_a_damaged_record_is_quarantined_and_nothing_else_is_lost(checker: Any, 
     assert found.errors and all("damaged WARC record" in f.problem and f.paths == (path,) for f in found.errors)
     fixed = verify(store.root, checker.ctx.reports_dir, repair=True, now=T0)
     assert fixed.unrepaired == [] and fixed.quarantine is not None
-    assert list((fixed.quarantine / NATO / "warc").iterdir()), "the damaged bytes are kept in the quarantine"
+    assert list((fixed.quarantine / NATO).iterdir()), "the damaged bytes are kept in the quarantine"
     assert verify(store.root, checker.ctx.reports_dir, now=T0).findings == []
     assert store.read_raw(store.get(NATO, newest.id)) is not None and store.read_raw(store.get(NATO, oldest.id))
     assert not store.get(NATO, middle.id).has_raw, "only the damaged capture's body is gone"
     assert store.read_text(store.get(NATO, middle.id)), "its text stays"
-    records(b"".join(p.read_bytes() for p in (store.root / NATO / "warc").glob("*.warc.gz")))
+    records(b"".join(p.read_bytes() for p in (store.root / NATO).glob("*.warc.gz")))
+
+
+def test_files_rotate_by_month_and_by_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from monitor.store import captures
+
+    store = SnapshotStore(tmp_path)
+    months = iter([datetime(2026, 11, 30, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)] * 10)
+    monkeypatch.setattr(captures, "utcnow", lambda: next(months))
+    november = store.save("page", "one", taken_at=T0, raw=b"<p>one</p>", final_url="http://x/")
+    december = store.save("page", "two", taken_at=T0 + timedelta(hours=1), raw=b"<p>two</p>", final_url="http://x/")
+    assert (november.capture.file, december.capture.file) == ("captures-202611-00000.warc.gz",
+                                                              "captures-202612-00000.warc.gz")
+    monkeypatch.setattr(captures, "utcnow", lambda: datetime(2026, 12, 2, tzinfo=UTC))
+    monkeypatch.setattr(captures, "MAX_FILE_BYTES", december.capture.length + 10)
+    full = store.save("page", "three", taken_at=T0 + timedelta(hours=2), raw=b"<p>three</p>", final_url="http://x/")
+    assert full.capture.file == "captures-202612-00001.warc.gz", "past MAX_FILE_BYTES: the next file"
+    assert [store.read_raw(s) for s in store.history("page")] == [b"<p>three</p>", b"<p>two</p>", b"<p>one</p>"]
