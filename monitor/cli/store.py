@@ -12,7 +12,6 @@ import click
 from monitor.cli.base import CliError, settings_of, target_of
 from monitor.clock import utcnow
 from monitor.errors import MonitorError
-from monitor.verify import verify
 
 
 def add_store_commands(group: click.Group) -> None:
@@ -25,6 +24,8 @@ def add_store_commands(group: click.Group) -> None:
     @click.pass_context
     def verify_command(ctx: click.Context, repair: bool, as_json: bool) -> None:
         """Check every snapshot, state file, report, the review database and the index; exit 2 on damage."""
+        from monitor.verify import verify  # a check never needs it: kept out of the CLI's start-up
+
         settings = settings_of(ctx)
         try:
             result = verify(settings.snapshots_dir, settings.reports_dir, repair=repair, now=utcnow())
