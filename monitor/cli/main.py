@@ -186,10 +186,12 @@ def history(ctx: click.Context, name: str, as_json: bool) -> None:
     if not snapshots:  # a target no longer configured still shows the history it left
         target_of(ctx, settings, name)
     if as_json:
+        from monitor.store.export import capture_json
+
         click.echo(json.dumps([{
             "id": s.id, "taken_at": s.taken_at.isoformat(), "source": s.source, "sha256": s.sha256,
             "url": s.url, "final_url": s.final_url, "status": s.status, "origin": s.origin,
-            "title": s.title, "repeat_of": s.repeat_of,
+            "title": s.title, "repeat_of": s.repeat_of, "via": s.via, "capture": capture_json(s),
             "text": str(settings.snapshots_dir / name / f"{s.id}.txt"),
         } for s in snapshots], indent=2))
         return

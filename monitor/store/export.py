@@ -37,6 +37,17 @@ class Exported:
     size: int
 
 
+def capture_json(snapshot: Snapshot) -> dict[str, object] | None:
+    """Return what the JSON outputs (`history --json`, the API) say of a snapshot's capture, or None when its
+    raw body is not kept: the WARC record id, its date and payload digest, the file and offset, and whether it
+    is a revisit."""
+    ref = snapshot.capture if snapshot.has_raw else None
+    if ref is None:
+        return None
+    return {"record": ref.record, "date": ref.date, "digest": ref.digest, "file": ref.file, "offset": ref.offset,
+            "revisit_of": ref.original.record if ref.original else None}
+
+
 def _checked(data: bytes, where: str) -> bytes:
     """`data` (a capture's records) when every record in it is whole with matching digests. Raises StoreError."""
     for member in members(data):

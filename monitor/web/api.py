@@ -21,6 +21,7 @@ from monitor.models import NAME_RE, REPORT_ID_RE, Settings, Target, TargetState
 from monitor.report import ReportEntry, list_reports
 from monitor.review import ReviewStore
 from monitor.store import SnapshotStore
+from monitor.store.export import capture_json
 from monitor.web.watches import check_now, current_settings
 
 VERSION = "1"
@@ -92,7 +93,9 @@ def api_blueprint(settings: Settings) -> Blueprint:
         target_or_404(name)
         return _json([{"id": s.id, "taken_at": _iso(s.taken_at), "source": s.source, "via": s.via,
                          "sha256": s.sha256, "status": s.status, "final_url": s.final_url, "title": s.title,
-                         "text": f"/t/{name}/s/{s.id}.txt"} for s in store.history(name)])
+                         "text": f"/t/{name}/s/{s.id}.txt", "capture": capture_json(s),
+                         "warc": f"/t/{name}/s/{s.id}.warc.gz" if capture_json(s) else None}
+                        for s in store.history(name)])
 
     @api.get("/targets/<name>/diff")
     def snapshot_diff(name: str) -> ResponseReturnValue:
@@ -265,7 +268,9 @@ OPENAPI: dict[str, Any] = {
                                    **_write("delete", "Stop watching a target (its data stays).", ("name",))},
         "/api/v1/targets/{name}/check": _write("post", "Check now: the running daemon's next pass, else here.",
                                                ("name",)),
-        "/api/v1/targets/{name}/history": _get("A target's snapshots, newest first.", ("name",)),
+        "/api/v1/targets/{name}/history": _get("A target's snapshots, newest first, each with its capture (WARC "
+                                               "record id, date, digest) and a link to it as a WARC file while it "
+                                               "is kept.", ("name",)),
         "/api/v1/targets/{name}/diff": _get("The diff between two of its snapshots (?a=ID&b=ID).", ("name",),
                                             ("a", "b")),
         "/api/v1/reports": _get("Change reports, newest first.", query=("target", "unreviewed")),

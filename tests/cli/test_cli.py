@@ -54,6 +54,7 @@ def test_history_lists_newest_first(write_config: WriteConfig, baseline_dir: Pat
     assert text.exit_code == 0 and "baseline" in text.stdout and len(text.stdout.splitlines()) == 1
     rows = json.loads(invoke("--config", config, "history", NATO, "--json").stdout)
     assert rows[0]["source"] == "baseline" and rows[0]["origin"] == "000_4c4e1697ccf35c4f.txt"
+    assert rows[0]["capture"] is None, "a baseline import has no capture"
     assert Path(rows[0]["text"]).read_text(encoding="utf-8") == SEEDS[NATO].read_text(encoding="utf-8")
 
 

@@ -35,6 +35,9 @@ def test_targets_status_history_and_reports(client: FlaskClient, report_site: Re
     history = client.get(f"/api/v1/targets/{NATO}/history").get_json()
     assert len(history) >= 2 and history[0]["taken_at"] > history[-1]["taken_at"]
     assert client.get(history[0]["text"]).status_code == 200, "the text link works"
+    assert history[0]["capture"]["record"].startswith("<urn:uuid:") and history[0]["capture"]["digest"]
+    assert client.get(history[0]["warc"]).mimetype == "application/warc", "the capture link works"
+    assert history[-1]["capture"] is None and history[-1]["warc"] is None, "the baseline has no capture"
     reports = client.get("/api/v1/reports").get_json()
     assert [f"{r['target']}/{r['id']}" for r in reports] == report_site.refs
     assert len(client.get(f"/api/v1/reports?target={NATO}").get_json()) == 2
