@@ -272,7 +272,7 @@ def main() -> None:
     if not args.no_peers:
         ours_kib, uw_kib = (b / 1024 for b in storage())
         lines.append(f"bytes on disk per target after 20 diff rounds (50 pages): monitor {ours_kib:.1f} KiB "
-                     f"(text, raw gzip, metadata, state), urlwatch cache {uw_kib:.1f} KiB")
+                     f"(text, WARC captures, metadata, state), urlwatch cache {uw_kib:.1f} KiB")
     lines.append(f"1 MB text with 20 scattered edits: diffed in {big_diff_seconds():.2f} s")
     table = "\n".join(lines)
     print(table)
