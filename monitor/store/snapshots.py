@@ -128,7 +128,7 @@ class SnapshotStore(StateStore):
             capture = captures.append(folder, Capture(
                 uri=uri, when=taken_at, body=raw, content_type=meta.get("content_type"), exchanges=exchanges,
                 rendered=rendered, source_uri=archive_url, digest=body_digest,
-                revisit_of=None if rendered else _revisit(recent, body_digest)),
+                revisit_of=None if rendered else _revisit(recent, body_digest, taken_at)),
                 next((s.capture for s in recent if s.capture is not None), None), sync_dir=False)
         snapshot = Snapshot(id=snapshot_id, target=target, taken_at=taken_at.astimezone(UTC), sha256=digest,
                             source=source, has_raw=raw is not None, capture=capture, **meta)
@@ -156,38 +156,43 @@ class SnapshotStore(StateStore):
         StoreError."""
         removed = 0
         folder = self.target_dir(target)
-        for snapshot in self.history(target)[keep:]:
-            if not snapshot.has_raw:
+        history = self.history(target)
+        for index, snapshot in enumerate(history):
+            if index < keep or not snapshot.has_raw:
                 continue
-            self.write_meta(replace(snapshot, has_raw=False, capture=None))
+            history[index] = replace(snapshot, has_raw=False, capture=None)
+            self.write_meta(history[index])
             try:
                 (folder / f"{snapshot.id}.html.gz").unlink(missing_ok=True)
             except OSError as exc:
                 raise StoreError(f"cannot remove the raw body of {snapshot.id}: {exc}") from exc
             removed += 1
         if removed:
-            self.compact(target)
+            self.compact(target, history=history)
         return removed
 
-    def compact(self, target: str, drop: set[tuple[str, int]] | None = None) -> int:
+    def compact(self, target: str, drop: set[tuple[str, int]] | None = None,
+                history: list[Snapshot] | None = None) -> int:
         """Rewrite the target's WARC files without the records no snapshot refers to (and without the members
         at the (file, offset) pairs in `drop`: snapshots whose capture held one lose their raw body); return
-        how many files were removed. Crash-safe: the new file is whole before any snapshot points at it, and
-        the old one goes last. Raises StoreError."""
+        how many files were removed. `history`: the target's snapshots as they are now, when the caller has
+        them. Crash-safe: the new file is whole before any snapshot points at it, and the old one goes last.
+        Raises StoreError."""
         folder = self.target_dir(target)
-        history = [s for s in self.history(target) if s.has_raw and s.capture is not None]
-        refs = [r for s in history for r in (s.capture, s.capture.original) if r is not None]  # type: ignore[union-attr]
+        kept = [s for s in (self.history(target) if history is None else history) if s.has_raw and s.capture]
+        refs = [r for s in kept for r in (s.capture, s.capture.original) if r is not None]  # type: ignore[union-attr]
         moved = captures.rewrite(folder, refs, drop)
-        for snapshot in history:
+        used: set[str] = set()
+        for snapshot in kept:
             ref = snapshot.capture
             assert ref is not None
             new = _moved(ref, moved)
             if new is None:
                 self.write_meta(replace(snapshot, has_raw=False, capture=None))  # its records were damaged
-            elif new != ref:
+                continue
+            if new != ref:
                 self.write_meta(replace(snapshot, capture=new))
-        used = {r.file for s in self.history(target) if s.capture is not None
-                for r in (s.capture, s.capture.original) if r is not None}
+            used |= {r.file for r in (new, new.original) if r is not None}
         return len(captures.remove_unused(folder, used))
 
     def migrate_raw(self, target: str, once: bool = False) -> int:
@@ -298,11 +303,13 @@ def _moved(ref: CaptureRef, moved: dict[tuple[str, int], tuple[str, int] | None]
     return replace(own, original=original)
 
 
-def _revisit(recent: list[Snapshot], digest: str) -> CaptureRef | None:
-    """The full capture (never another revisit) of one of the `recent` snapshots whose body has the payload
-    `digest` and is still kept, else None (a page the browser rendered is never revisited)."""
+def _revisit(recent: list[Snapshot], digest: str, when: datetime) -> CaptureRef | None:
+    """The full capture (never another revisit) of one of the `recent` snapshots taken before `when` whose body
+    has the payload `digest` and is still kept, else None (a page the browser rendered is never revisited; nor
+    is a capture by a later one: a backfill stores older captures after newer ones)."""
     for snapshot in recent:
         ref = snapshot.capture
-        if snapshot.has_raw and ref is not None and ref.digest == digest and snapshot.via != "browser":
+        if snapshot.has_raw and ref is not None and ref.digest == digest and snapshot.via != "browser" \
+                and snapshot.taken_at < when:
             return ref.original or ref
     return None
