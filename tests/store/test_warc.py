@@ -313,3 +313,13 @@ def test_files_rotate_by_month_and_by_size(tmp_path: Path, monkeypatch: pytest.M
     full = store.save("page", "three", taken_at=T0 + timedelta(hours=2), raw=b"<p>three</p>", final_url="http://x/")
     assert full.capture.file == "captures-202612-00001.warc.gz", "past MAX_FILE_BYTES: the next file"
     assert [store.read_raw(s) for s in store.history("page")] == [b"<p>three</p>", b"<p>two</p>", b"<p>one</p>"]
+
+
+def test_an_older_capture_stored_later_is_never_a_revisit_of_a_newer_one(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path)
+    newer = store.save("page", "live", taken_at=T0 + timedelta(days=1), raw=b"<p>same</p>", final_url="http://x/")
+    older = store.save("page", "archived", taken_at=T0, raw=b"<p>same</p>", final_url="http://x/")  # a backfill
+    again = store.save("page", "live again", taken_at=T0 + timedelta(days=2), raw=b"<p>same</p>",
+                       final_url="http://x/")
+    assert older.capture.original is None, "a full record, not a revisit of what came after it"
+    assert again.capture.original is not None and again.capture.original.record == newer.capture.record
