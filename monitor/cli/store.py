@@ -78,10 +78,11 @@ def add_store_commands(group: click.Group) -> None:
         except MonitorError as exc:
             raise CliError(str(exc)) from exc
         for name, count in done.captures.items():
-            click.echo(f"{name}: {count} captures")
+            click.echo(f"{name}: {count} capture{'' if count == 1 else 's'}")
         for where in done.damaged:
             click.echo(f"{where}: left out, its records are damaged (run monitor verify --repair)", err=True)
-        click.echo(f"export: wrote {sum(done.captures.values())} captures to {done.path} ({done.size:,} bytes)")
+        total = sum(done.captures.values())
+        click.echo(f"export: wrote {total} capture{'' if total == 1 else 's'} to {done.path} ({done.size:,} bytes)")
         if done.damaged:
             ctx.exit(2)
 

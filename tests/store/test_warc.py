@@ -246,6 +246,17 @@ def test_old_raw_bodies_move_into_warc_records_on_the_first_check(checker: Any) 
     assert resource["headers"]["WARC-Date"] == migrated.capture.date == "2025-12-02T00:00:00Z"
     assert "HTTP headers were not recorded" in resource["headers"]["WARC-Monitor-Note"]
     assert audit(store, NATO) == []
+    # Without a check first, `verify --repair` moves such a body too (a store copied from an older version).
+    later = store.save(NATO, "later text", taken_at=T0 - timedelta(days=20), final_url="http://x/b")
+    (folder / f"{later.id}.html.gz").write_bytes(gzip.compress(b"<p>also before WARC</p>"))
+    meta = json.loads((folder / f"{later.id}.json").read_text())
+    (folder / f"{later.id}.json").write_text(json.dumps({**meta, "has_raw": True, "capture": None}))
+    found = verify(store.root, checker.ctx.reports_dir, now=T0)
+    assert [f.severity for f in found.findings] == ["notice"] and "before WARC" in found.findings[0].problem
+    fixed = verify(store.root, checker.ctx.reports_dir, repair=True, now=T0)
+    assert fixed.findings[0].action.startswith("moved into a WARC record")
+    assert store.read_raw(store.get(NATO, later.id)) == b"<p>also before WARC</p>"
+    assert verify(store.root, checker.ctx.reports_dir, now=T0).findings == []
 
 
 def test_export_writes_a_standalone_file_and_the_cli_says_what(checker: Any, tmp_path: Path) -> None:
