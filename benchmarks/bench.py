@@ -11,7 +11,8 @@ Also: the same for `--scale` pages (is the cost linear?), bytes on disk per targ
 path (content regions) and the full normalization agree on every page of both rounds, and the first
 `--browser` pages (100) fetched through the real browser beside the same pages over plain HTTP, and the
 first `--engine-pages` (200) through the distributed engine with 1, 2 and 4 workers beside a local run
-(engine_bench.py).
+(engine_bench.py), and the CPU per 1,000 checks of unchanged pages in a running daemon beside urlwatch run as
+cron would, `--daemon-checks` (daemon_bench.py).
 """
 
 from __future__ import annotations
@@ -214,6 +215,8 @@ def main() -> None:
     parser.add_argument("--browser", type=int, default=100, help="pages fetched through the browser (0: skip)")
     parser.add_argument("--engine-pages", type=int, default=200, help="pages through the engine (0: skip)")
     parser.add_argument("--engine-workers", default="1,2,4", help="worker counts for the engine table")
+    parser.add_argument("--daemon-checks", type=int, default=1000,
+                        help="checks of unchanged pages measured in a running daemon (0: skip)")
     parser.add_argument("--md", type=Path, help="write the table here too")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
@@ -258,6 +261,10 @@ def main() -> None:
 
         lines += engine_figures(corpus_dir, min(args.engine_pages, args.pages),
                                 tuple(int(n) for n in args.engine_workers.split(",")))
+    if args.daemon_checks:
+        from daemon_bench import daemon_figures
+
+        lines += daemon_figures(corpus_dir, args.pages, args.daemon_checks, not args.no_peers)
     lines.append("")
     for phase, runs in (("diff", diff_runs), ("baseline", base_runs)):
         ours_rate = args.pages / statistics.median(r.wall for r in runs)

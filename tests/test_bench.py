@@ -33,6 +33,7 @@ def test_the_benchmark_runs_on_a_small_corpus_and_scores_the_round(tmp_path: Pat
     assert "| via http, 5 pages, baseline round, 2 workers |" in text
     assert "| via browser, 5 pages, baseline round, 2 workers |" in text
     assert "| engine, 1 worker x 4 threads |" in text and "| local `monitor check`" in text
+    assert "| monitor run (the daemon, after its first pass) | " in text
 
 
 def _run_bench(work: Path, table: Path) -> str:
@@ -40,7 +41,8 @@ def _run_bench(work: Path, table: Path) -> str:
     env["MONITOR_BENCH_DIR"] = str(work)
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--pages", "20", "--reps", "1",
                            "--scale", "0", "--no-peers", "--browser", "5",
-                           "--engine-pages", "8", "--engine-workers", "1", "--md", str(table)],
+                           "--engine-pages", "8", "--engine-workers", "1", "--daemon-checks", "20",
+                           "--md", str(table)],
                           env=env, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     return table.read_text()
