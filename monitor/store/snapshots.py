@@ -16,7 +16,7 @@ import gzip
 import hashlib
 import logging
 import os
-from dataclasses import asdict, replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -278,7 +278,21 @@ class SnapshotStore(StateStore):
 
 def _meta_document(snapshot: Snapshot) -> dict[str, Any]:
     """A snapshot's metadata file."""
-    return {**asdict(snapshot), "taken_at": iso(snapshot.taken_at)}
+    # Field by field, not dataclasses.asdict: that deep-copies every block and link (0.4 ms a snapshot); json
+    # writes the tuples as lists all the same.
+    doc = {name: getattr(snapshot, name) for name in _SNAPSHOT_FIELDS}
+    return {**doc, "taken_at": iso(snapshot.taken_at), "capture": _ref_document(snapshot.capture)}
+
+
+_SNAPSHOT_FIELDS = tuple(f.name for f in fields(Snapshot))
+
+
+def _ref_document(ref: CaptureRef | None) -> dict[str, Any] | None:
+    """A CaptureRef in its metadata form (read back by _ref)."""
+    if ref is None:
+        return None
+    return {"file": ref.file, "offset": ref.offset, "length": ref.length, "record": ref.record,
+            "digest": ref.digest, "date": ref.date, "original": _ref_document(ref.original)}
 
 
 def _ref(doc: Any) -> CaptureRef | None:
