@@ -122,6 +122,8 @@ def read_html(body: bytes, content_type: str | None = None) -> HtmlBody:
     encoding, valid_utf8 = _detect(body, content_type)
     if b"\x00" in body and not encoding.startswith("utf-16"):
         body = body.replace(b"\x00", b"")
+        # NULs before a byte-order mark hid it from _detect; HtmlBody.text drops it, so the bytes are not the text.
+        valid_utf8 = valid_utf8 and not body.startswith(codecs.BOM_UTF8)
     return HtmlBody(body, encoding, valid_utf8)
 
 
