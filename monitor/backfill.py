@@ -109,6 +109,7 @@ def _one(target: Target, store: SnapshotStore, archive: Archive, capture: Captur
             return f"same text as {neighbour.id}"
     snapshot = store.save(target.name, content.text, taken_at=capture.taken_at, source="archive",
                           raw=fetched.body, exchanges=fetched.exchanges, archive_url=fetched.archive_url,
+                          captured_url=fetched.captured_url,
                           url=target.url, final_url=target.url, status=200, via="archive",
                           content_type=fetched.content_type, origin=capture.key, title=content.title,
                           links=content.links)

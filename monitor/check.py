@@ -233,7 +233,7 @@ def _earlier_version(store: SnapshotStore, target: Target, new_text: str, budget
 def _save(store: SnapshotStore, target: Target, content: PageContent, fetched: Fetched,
           repeat_of: str | None = None) -> Snapshot:
     return store.save(target.name, content.text, taken_at=fetched.fetched_at, source=fetched.source, raw=fetched.body,
-                      exchanges=fetched.exchanges, archive_url=fetched.archive_url,
+                      exchanges=fetched.exchanges, archive_url=fetched.archive_url, captured_url=fetched.captured_url,
                       url=target.url, final_url=fetched.final_url, status=fetched.status,
                       content_type=fetched.content_type, etag=fetched.etag,
                       last_modified=fetched.last_modified, title=content.title, links=content.links,

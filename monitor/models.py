@@ -220,7 +220,8 @@ class Fetched:
     via: Via = "http"                # how it was fetched: plain HTTP, a real browser, or the web archive
     # The redirects followed, then the page's own exchange (empty when not recorded): the capture's evidence.
     exchanges: tuple[Exchange, ...] = ()
-    archive_url: str | None = None   # an archived page: the archive's replay URL it came from
+    archive_url: str | None = None   # an archived page: the archive's replay URL it came from...
+    captured_url: str | None = None  # ...and the URL the archive captured (its WARC records' target URI)
 
     @property
     def validators(self) -> Validators:

@@ -183,7 +183,7 @@ class Archive:
     def replay(self, capture: Capture) -> Fetched:
         """Return the capture's raw body (id_ replay), checked like a live page. Raises FetchError."""
         fetched = self.get(f"{self.settings.url}/web/{capture.timestamp}id_/{capture.original}", html=True)
-        return replace(fetched, archive_url=fetched.final_url)
+        return replace(fetched, archive_url=fetched.final_url, captured_url=capture.original)
 
     def newest_after(self, url: str, after: datetime | None, count: int = 1) -> list[Capture]:
         """Return up to `count` of the newest captures of `url` taken after `after` (any, if None), newest

@@ -15,8 +15,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-from monitor.errors import MonitorError
-from monitor.models import SNAPSHOT_ID_RE, Snapshot
 from monitor.store import captures
 from monitor.store.durable import write_atomic
 from monitor.store.snapshots import SnapshotStore
@@ -44,10 +42,11 @@ def audit(store: SnapshotStore, target: str) -> list[Problem]:
     """Return every problem with `target`'s captures (empty when all is whole). Raises StoreError when a file
     cannot be read at all."""
     folder = store.target_dir(target)
-    damaged = {(path.name, m.offset): (path, m, why) for path, m, why in captures.damaged(folder)}
+    scanned = captures.scan(folder)
+    damaged = {(path.name, m.offset): (path, m, why) for path, m, why in scanned.damaged}
     found: list[Problem] = []
     covered: dict[str, list[tuple[int, int]]] = {}
-    for snapshot in _readable(store, target):
+    for snapshot in store.readable(target):
         if not snapshot.has_raw:
             continue
         if snapshot.capture is None:
@@ -60,11 +59,11 @@ def audit(store: SnapshotStore, target: str) -> list[Problem]:
             covered.setdefault(ref.file, []).append((ref.offset, ref.offset + ref.length))
             if any(f == ref.file and ref.offset <= o < ref.offset + ref.length for f, o in damaged):
                 continue  # reported as the damaged record; repair forgets this capture
-            try:
-                store.read_raw(snapshot)
-            except MonitorError as exc:
-                found.append(Problem(folder / ref.file, f"capture of {snapshot.id} not readable: "
-                                     f"{exc}", "error", "forget", snapshot=snapshot.id))
+            at = scanned.records.get(ref.file, {}).get(ref.record)
+            if at is None or not ref.offset <= at < ref.offset + ref.length:
+                found.append(Problem(folder / ref.file, f"capture of {snapshot.id} not readable: record "
+                                     f"{ref.record} is not at {ref.file}:{ref.offset}", "error", "forget",
+                                     snapshot=snapshot.id))
                 break
     # A damaged record a capture refers to is damage; one nothing refers to (the torn end of an append a crash
     # cut short) is a leftover, among the bytes nothing refers to.
@@ -115,15 +114,3 @@ def repair(store: SnapshotStore, target: str, problems: list[Problem], quarantin
         done = [d or f"moved into a WARC record ({moved} in all)" for d in done]
     return done
 
-
-def _readable(store: SnapshotStore, target: str) -> list[Snapshot]:
-    """The target's snapshots whose metadata can be read (verify reports the others on their own)."""
-    folder = store.target_dir(target)
-    ids = sorted(p.stem for p in folder.glob("*.json") if SNAPSHOT_ID_RE.match(p.stem)) if folder.is_dir() else []
-    found = []
-    for sid in ids:
-        try:
-            found.append(store.get(target, sid))
-        except MonitorError:
-            continue
-    return found

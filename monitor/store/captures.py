@@ -17,13 +17,14 @@ from __future__ import annotations
 import logging
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from monitor.clock import utcnow
 from monitor.errors import StoreError
 from monitor.models import CaptureRef
 from monitor.store.durable import fsync_dir, write_atomic
-from monitor.store.warc import Capture, Member, capture_records, members, parse
+from monitor.store.warc import Capture, Member, capture_records, check, members
 
 logger = logging.getLogger(__name__)
 
@@ -63,15 +64,17 @@ def next_file(path: Path) -> Path:
 
 
 def whole_end(path: Path, start: int = 0) -> int:
-    """Return where the last whole gzip member of the file at `path` ends, reading from `start` (itself the end
-    of a whole member). Raises OSError."""
-    data = path.read_bytes()
-    end = start
-    for member in members(data, start):
+    """Return where the last whole gzip member of the file at `path` ends, reading only what lies past `start`
+    (itself the end of a whole member). Raises OSError."""
+    with path.open("rb") as fh:
+        fh.seek(start)
+        data = fh.read()
+    end = 0
+    for member in members(data):
         if member.data is None:
             break
         end = member.offset + member.length
-    return end
+    return start + end
 
 
 def _repair_tail(path: Path, known: int | None) -> int:
@@ -113,9 +116,8 @@ def append(folder: Path, capture: Capture, newest: CaptureRef | None, sync_dir: 
             fsync_dir(folder)
     except OSError as exc:
         raise StoreError(f"cannot append to {path}: {exc.strerror or exc}") from exc
-    revisit = capture.revisit_of is not None and capture.revisit_of.digest == records.digest and not capture.rendered
     return CaptureRef(path.name, offset, len(records.data), records.record, records.digest, records.date,
-                      capture.revisit_of if revisit else None)
+                      records.original)
 
 
 def read_range(folder: Path, file: str, offset: int, length: int) -> bytes:
@@ -140,15 +142,10 @@ def read_body(folder: Path, ref: CaptureRef) -> bytes:
     where = ref.original or ref
     data = read_range(folder, where.file, where.offset, where.length)
     for member in members(data):
-        if member.data is None:
-            raise StoreError(f"{where.file} at {member.offset + where.offset}: a damaged WARC record")
-        try:
-            record = parse(member.data)
-        except ValueError as exc:
-            raise StoreError(f"{where.file} at {member.offset + where.offset}: {exc}") from exc
-        if record.id == where.record:
-            if record.problems:
-                raise StoreError(f"{where.file}, record {record.id}: {record.problems[0]}")
+        record, problem = check(member)
+        if problem is not None:
+            raise StoreError(f"{where.file} at {member.offset + where.offset}: {problem}")
+        if record is not None and record.id == where.record:
             return record.payload
     raise StoreError(f"{where.file} at {where.offset}: record {where.record} is not there")
 
@@ -210,23 +207,29 @@ def remove_unused(folder: Path, used: set[str]) -> list[str]:
     return removed
 
 
-def damaged(folder: Path) -> list[tuple[Path, Member, str]]:
-    """Return every member of the target's WARC files that is not a whole WARC record with matching digests,
-    with what is wrong. Raises StoreError when a file cannot be read."""
-    found = []
+@dataclass(frozen=True)
+class Scan:
+    """What scan() read in a target's WARC files: each member that is not a whole record with matching digests
+    (file, the member, what is wrong), and where each whole record starts ({file: {record id: offset}})."""
+
+    damaged: list[tuple[Path, Member, str]]
+    records: dict[str, dict[str, int]]
+
+
+def scan(folder: Path) -> Scan:
+    """Read every record of the target's WARC files once and check it. Raises StoreError when a file cannot be
+    read."""
+    result = Scan([], {})
     for path in warc_files(folder):
         try:
             data = path.read_bytes()
         except OSError as exc:
             raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        found = result.records.setdefault(path.name, {})
         for member in members(data):
-            if member.data is None:
-                found.append((path, member, "not a whole gzip member"))
-                continue
-            try:
-                problems = parse(member.data).problems
-            except ValueError as exc:
-                problems = (str(exc),)
-            if problems:
-                found.append((path, member, problems[0]))
-    return found
+            record, problem = check(member)
+            if problem is not None:
+                result.damaged.append((path, member, problem))
+            elif record is not None:
+                found[record.id] = member.offset
+    return result

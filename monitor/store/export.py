@@ -19,10 +19,9 @@ from pathlib import Path
 from monitor import __version__
 from monitor.errors import StoreError
 from monitor.models import Snapshot
-from monitor.store.captures import read_range
 from monitor.store.durable import write_atomic
 from monitor.store.snapshots import SnapshotStore
-from monitor.store.warc import members, parse, warcinfo
+from monitor.store.warc import check, members, warcinfo
 
 logger = logging.getLogger(__name__)
 
@@ -51,14 +50,9 @@ def capture_json(snapshot: Snapshot) -> dict[str, object] | None:
 def _checked(data: bytes, where: str) -> bytes:
     """`data` (a capture's records) when every record in it is whole with matching digests. Raises StoreError."""
     for member in members(data):
-        if member.data is None:
-            raise StoreError(f"{where}: a damaged WARC record")
-        try:
-            problems = parse(member.data).problems
-        except ValueError as exc:
-            raise StoreError(f"{where}: {exc}") from exc
-        if problems:
-            raise StoreError(f"{where}: {problems[0]}")
+        problem = check(member)[1]
+        if problem is not None:
+            raise StoreError(f"{where}: {problem}")
     return data
 
 
@@ -85,19 +79,14 @@ def export_warc(store: SnapshotStore, targets: list[str], dest: Path, *, start: 
     for snapshot in chosen:
         ref = snapshot.capture
         assert ref is not None
-        folder = store.target_dir(snapshot.target)
         where = f"{snapshot.target}/{snapshot.id}"
+        bring = ref.original is not None and (snapshot.target, ref.original.record) not in written
         try:
-            pieces = []
-            if ref.original is not None and (snapshot.target, ref.original.record) not in written:
-                original = ref.original
-                pieces.append(_checked(read_range(folder, original.file, original.offset, original.length), where))
-            pieces.append(_checked(read_range(folder, ref.file, ref.offset, ref.length), where))
+            parts.append(_checked(store.read_capture(snapshot, with_original=bring), where))
         except StoreError as exc:
             logger.warning("export: %s left out: %s", where, exc)
             damaged.append(where)
             continue
-        parts += pieces
         written |= {(snapshot.target, r.record) for r in (ref, ref.original) if r is not None}
         counts[snapshot.target] = counts.get(snapshot.target, 0) + 1
     data = b"".join(parts)

@@ -26,7 +26,7 @@ from monitor.models import SNAPSHOT_ID_RE, CaptureRef, Exchange, Snapshot, Snaps
 from monitor.store import captures
 from monitor.store.durable import fsync_dir, read_file, read_json, write_atomic, write_json
 from monitor.store.state import StateStore, iso, parse_time
-from monitor.store.warc import Capture, original_url, payload_digest
+from monitor.store.warc import Capture, payload_digest
 
 logger = logging.getLogger(__name__)
 
@@ -44,24 +44,36 @@ class SnapshotStore(StateStore):
         super().__init__(root)
         self._migrated: set[str] = set()  # targets whose old-layout raw bodies this store has moved already
 
-    def history(self, target: str) -> list[Snapshot]:
-        """Return the target's snapshots, newest first. Raises StoreError on an unreadable metadata file."""
-        folder = self.target_dir(target)
-        if not folder.is_dir():
-            return []
-        ids = sorted((p.stem for p in folder.glob("*.json") if SNAPSHOT_ID_RE.match(p.stem)), reverse=True)
-        return [self._load_meta(target, sid) for sid in ids]
-
-    def latest(self, target: str) -> Snapshot | None:
-        """Return the newest snapshot of `target`, or None if it has none. Raises StoreError."""
+    def _ids(self, target: str) -> list[str]:
+        """Return the ids of the target's snapshots, newest first. Raises StoreError when its folder cannot be
+        listed."""
         try:
             names = os.listdir(self.target_dir(target))
         except (FileNotFoundError, NotADirectoryError):
-            return None
+            return []
         except OSError as exc:
             raise StoreError(f"cannot list the snapshots of {target}: {exc.strerror or exc}") from exc
-        ids = [n[:-5] for n in names if n.endswith(".json") and SNAPSHOT_ID_RE.match(n[:-5])]
-        return self._load_meta(target, max(ids)) if ids else None
+        return sorted((n[:-5] for n in names if n.endswith(".json") and SNAPSHOT_ID_RE.match(n[:-5])), reverse=True)
+
+    def history(self, target: str) -> list[Snapshot]:
+        """Return the target's snapshots, newest first. Raises StoreError on an unreadable metadata file."""
+        return [self._load_meta(target, sid) for sid in self._ids(target)]
+
+    def latest(self, target: str) -> Snapshot | None:
+        """Return the newest snapshot of `target`, or None if it has none. Raises StoreError."""
+        ids = self._ids(target)
+        return self._load_meta(target, ids[0]) if ids else None
+
+    def readable(self, target: str, count: int | None = None) -> list[Snapshot]:
+        """Return the target's newest `count` snapshots (all, for None), newest first, leaving out those whose
+        metadata cannot be read (verify reports them). Raises StoreError when the folder cannot be listed."""
+        found = []
+        for sid in self._ids(target)[:count]:
+            try:
+                found.append(self._load_meta(target, sid))
+            except StoreError:
+                continue
+        return found
 
     def get(self, target: str, snapshot_id: str) -> Snapshot:
         """Return the snapshot `snapshot_id` of `target`. Raises StoreError if it does not exist."""
@@ -94,24 +106,24 @@ class SnapshotStore(StateStore):
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
             raise StoreError(f"cannot read {path}: {exc}") from exc
 
-    def read_capture(self, snapshot: Snapshot) -> bytes:
-        """Return the snapshot's WARC records as stored (gzip members), preceded by its original's for a
-        revisit. Raises StoreError when it has none."""
+    def read_capture(self, snapshot: Snapshot, with_original: bool = True) -> bytes:
+        """Return the snapshot's WARC records as stored (gzip members), for a revisit preceded by its original's
+        unless `with_original` is False. Raises StoreError when it has none."""
         ref = snapshot.capture
         if ref is None or not snapshot.has_raw:
             raise StoreError(f"{snapshot.target}/{snapshot.id}: no capture kept")
         folder = self.target_dir(snapshot.target)
         own = captures.read_range(folder, ref.file, ref.offset, ref.length)
-        if ref.original is None:
+        if ref.original is None or not with_original:
             return own
         return captures.read_range(folder, ref.original.file, ref.original.offset, ref.original.length) + own
 
     def save(self, target: str, text: str, *, taken_at: datetime, source: SnapshotSource = "live",
              raw: bytes | None = None, exchanges: tuple[Exchange, ...] = (), archive_url: str | None = None,
-             **meta: Any) -> Snapshot:
+             captured_url: str | None = None, **meta: Any) -> Snapshot:
         """Store `text` as a new snapshot of `target` and return it; `raw`, the body it was read from, goes to
-        the target's WARC file with `exchanges` (the HTTP requests and responses that brought it;
-        `archive_url`: the archive's replay URL of an archived page).
+        the target's WARC file with `exchanges` (the HTTP requests and responses that brought it; for an
+        archived page, `archive_url` is the archive's replay URL and `captured_url` the URL it captured).
 
         `meta` may carry url, final_url, status, content_type, etag, last_modified, origin, title, links,
         repeat_of, blocks, date, via.
@@ -122,13 +134,13 @@ class SnapshotStore(StateStore):
         folder = self.target_dir(target)
         capture = None
         if raw is not None:
-            uri = (original_url(archive_url) if archive_url else None) or meta.get("final_url") or meta.get("url") or ""
-            body_digest, rendered = payload_digest(raw), meta.get("via") == "browser"
-            recent = self._recent(target)
+            uri = captured_url or meta.get("final_url") or meta.get("url") or ""
+            body_digest = payload_digest(raw)
+            recent = self.readable(target, REVISIT_WINDOW)
             capture = captures.append(folder, Capture(
                 uri=uri, when=taken_at, body=raw, content_type=meta.get("content_type"), exchanges=exchanges,
-                rendered=rendered, source_uri=archive_url, digest=body_digest,
-                revisit_of=None if rendered else _revisit(recent, body_digest, taken_at)),
+                rendered=meta.get("via") == "browser", source_uri=archive_url, digest=body_digest,
+                revisit_of=_revisit(recent, body_digest, taken_at)),
                 next((s.capture for s in recent if s.capture is not None), None), sync_dir=False)
         snapshot = Snapshot(id=snapshot_id, target=target, taken_at=taken_at.astimezone(UTC), sha256=digest,
                             source=source, has_raw=raw is not None, capture=capture, **meta)
@@ -222,28 +234,13 @@ class SnapshotStore(StateStore):
                     uri=snapshot.final_url or snapshot.url or "", when=snapshot.taken_at, body=body,
                     content_type=snapshot.content_type,
                     note=f"kept as {sid}.html.gz before WARC; the HTTP headers were not recorded"),
-                    next((s.capture for s in self._recent(target) if s.capture is not None), None))
+                    next((s.capture for s in self.readable(target, REVISIT_WINDOW) if s.capture is not None), None))
                 self.write_meta(replace(snapshot, capture=ref))
                 moved += 1
             (folder / f"{sid}.html.gz").unlink(missing_ok=True)
         if moved:
             logger.info("%s: moved %d raw bodies into WARC records", target, moved)
         return moved
-
-    def _recent(self, target: str) -> list[Snapshot]:
-        """The target's newest REVISIT_WINDOW snapshots, newest first (those whose metadata can be read)."""
-        try:
-            names = os.listdir(self.target_dir(target))
-        except OSError:
-            return []
-        ids = sorted((n[:-5] for n in names if n.endswith(".json") and SNAPSHOT_ID_RE.match(n[:-5])), reverse=True)
-        found = []
-        for sid in ids[:REVISIT_WINDOW]:
-            try:
-                found.append(self.get(target, sid))
-            except StoreError:
-                continue
-        return found
 
     def discard(self, snapshot: Snapshot) -> None:
         """Remove a snapshot (metadata first, so it vanishes at once; its WARC records go at the next compact).

@@ -10,7 +10,7 @@ Content-Encoding, Transfer-Encoding and Content-Length headers are kept as `X-Ar
 convention) and a Content-Length of the stored body is added.
 
 `members()` splits a file's bytes into its gzip members without trusting any of them; `parse()` reads one
-record and checks its digests.
+record and checks its digests; `check()` says of one member what is wrong with it, if anything.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import base64
 import hashlib
 import io
 import logging
-import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,7 +37,6 @@ logger = logging.getLogger(__name__)
 
 WARC_VERSION = "1.1"
 _FRAMING = ("content-encoding", "transfer-encoding")
-_ARCHIVED = re.compile(r"/web/\d{1,14}(?:[a-z]{2}_)?/(.+)$")  # a Wayback replay URL: what it is a capture of
 
 
 # gzip level of each record: on the benchmark's 100 KB pages level 3 takes 1.5 ms and 36.9 KB, level 6 2.8 ms
@@ -64,12 +62,6 @@ class _Writer(BufferWARCWriter):
 def payload_digest(body: bytes) -> str:
     """Return `body`'s WARC digest value: "sha256:" and the base32 of its sha256."""
     return "sha256:" + base64.b32encode(hashlib.sha256(body).digest()).decode("ascii")
-
-
-def original_url(archive_url: str) -> str | None:
-    """Return the URL a Wayback replay URL is a capture of, or None when it is not one."""
-    found = _ARCHIVED.search(archive_url)
-    return found.group(1) if found else None
 
 
 def _warc_date(when: datetime) -> str:
@@ -102,12 +94,14 @@ class Capture:
 
 @dataclass(frozen=True)
 class Records:
-    """A capture's records as bytes, and the record whose payload is the raw body."""
+    """A capture's records as bytes; the record whose payload is the raw body, its digest and date; and the
+    capture a revisit refers to (None when the body is in these records)."""
 
     data: bytes
     record: str
     digest: str
     date: str
+    original: CaptureRef | None = None
 
 
 def _extra(capture: Capture) -> dict[str, str]:
@@ -120,17 +114,17 @@ def _extra(capture: Capture) -> dict[str, str]:
 
 
 def _exchange_records(writer: _Writer, capture: Capture, exchange: Exchange, body: bytes, uri: str,
-                      revisit: bool, digest: str | None = None) -> str:
+                      revisit_of: CaptureRef | None = None, digest: str | None = None) -> str:
     """Write a request (not for an archived page: that request went to the archive, at another time) and the
-    response (or revisit) of `exchange`; return the response's record id."""
+    response of `exchange` (a revisit of `revisit_of`, when given); return the response's record id. `digest`:
+    the body's payload digest, when known."""
     http = StatusAndHeaders(f"{exchange.status} {exchange.reason}".strip(),
                             stored_headers(exchange.headers, len(body)), protocol=exchange.protocol)
     extra = _extra(capture)
-    if revisit and capture.revisit_of is not None:
-        extra["WARC-Refers-To"] = capture.revisit_of.record
-        record = writer.create_revisit_record(uri, capture.revisit_of.digest, uri,
-                                              capture.revisit_of.date,
-                                              http_headers=http, warc_headers_dict=extra)
+    if revisit_of is not None:
+        extra["WARC-Refers-To"] = revisit_of.record
+        record = writer.create_revisit_record(uri, revisit_of.digest, uri, revisit_of.date, http_headers=http,
+                                              warc_headers_dict=extra)
     else:
         if digest is not None:  # known: warcio does not hash the body again
             extra["WARC-Payload-Digest"] = digest
@@ -148,35 +142,37 @@ def _exchange_records(writer: _Writer, capture: Capture, exchange: Exchange, bod
 
 
 def capture_records(capture: Capture) -> Records:
-    """Return the WARC records of `capture` (gzip members, in the order the module docstring gives)."""
+    """Return the WARC records of `capture` (gzip members, in the order the module docstring gives). It is a
+    revisit when `revisit_of` has the same payload digest and the body is what the server sent."""
     writer = _Writer(gzip=False, warc_version=WARC_VERSION)
     digest = capture.digest or payload_digest(capture.body)
+    revisit_of = capture.revisit_of if capture.revisit_of is not None and capture.revisit_of.digest == digest \
+        and not capture.rendered and capture.exchanges else None
+
+    def done(record_id: str) -> Records:
+        return Records(writer.get_contents(), record_id, digest, _warc_date(capture.when), revisit_of)
+
     *hops, page = capture.exchanges or (None,)
     for hop in hops:
         assert hop is not None
-        _exchange_records(writer, capture, hop, hop.body or b"", hop.url, revisit=False)
+        _exchange_records(writer, capture, hop, hop.body or b"", hop.url)
     if page is None:
         record = writer.create_warc_record(capture.uri, "resource", payload=io.BytesIO(capture.body),
                                            length=len(capture.body),
                                            warc_headers_dict={**_extra(capture), "WARC-Payload-Digest": digest},
                                            warc_content_type=capture.content_type or "application/octet-stream")
         writer.write_record(record)
-        return Records(writer.get_contents(), record.rec_headers.get_header("WARC-Record-ID"), digest,
-                       _warc_date(capture.when))
-    received = page.body if capture.rendered and page.body is not None else capture.body
-    revisit = not capture.rendered and capture.revisit_of is not None and capture.revisit_of.digest == digest
-    response_id = _exchange_records(writer, capture, page, received, capture.uri, revisit,
-                                    None if capture.rendered else digest)
+        return done(record.rec_headers.get_header("WARC-Record-ID"))
     if not capture.rendered:
-        return Records(writer.get_contents(), response_id, digest, _warc_date(capture.when))
+        return done(_exchange_records(writer, capture, page, capture.body, capture.uri, revisit_of, digest))
+    response_id = _exchange_records(writer, capture, page, page.body or b"", capture.uri)
     conversion = writer.create_warc_record(
         capture.uri, "conversion", payload=io.BytesIO(capture.body), length=len(capture.body),
         warc_headers_dict={**_extra(capture), "WARC-Refers-To": response_id, "WARC-Payload-Digest": digest,
                            "WARC-Monitor-Note": "the page as the browser rendered it"},
         warc_content_type=capture.content_type or "text/html; charset=utf-8")
     writer.write_record(conversion)
-    return Records(writer.get_contents(), conversion.rec_headers.get_header("WARC-Record-ID"), digest,
-                   _warc_date(capture.when))
+    return done(conversion.rec_headers.get_header("WARC-Record-ID"))
 
 
 @dataclass(frozen=True)
@@ -243,6 +239,18 @@ def parse(member: bytes) -> Record:
     return Record(record.rec_type, headers.get_header("WARC-Record-ID") or "", headers.get_header("WARC-Target-URI")
                   or "", headers.get_header("WARC-Date") or "", payload,
                   headers.get_header("WARC-Refers-To"), problems)
+
+
+def check(member: Member) -> tuple[Record | None, str | None]:
+    """Return the WARC record in `member` (None when there is none to read) and what is wrong with it (None when
+    it is whole and its digests match)."""
+    if member.data is None:
+        return None, "not a whole gzip member"
+    try:
+        record = parse(member.data)
+    except ValueError as exc:
+        return None, str(exc)
+    return record, record.problems[0] if record.problems else None
 
 
 def warcinfo(filename: str, info: dict[str, str]) -> bytes:

@@ -328,9 +328,15 @@ def test_files_rotate_by_month_and_by_size(tmp_path: Path, monkeypatch: pytest.M
 
 def test_an_older_capture_stored_later_is_never_a_revisit_of_a_newer_one(tmp_path: Path) -> None:
     store = SnapshotStore(tmp_path)
-    newer = store.save("page", "live", taken_at=T0 + timedelta(days=1), raw=b"<p>same</p>", final_url="http://x/")
-    older = store.save("page", "archived", taken_at=T0, raw=b"<p>same</p>", final_url="http://x/")  # a backfill
+    sent = (Exchange(url="http://x/"),)  # revisits are of responses (a body kept without one is a resource)
+    newer = store.save("page", "live", taken_at=T0 + timedelta(days=1), raw=b"<p>same</p>", final_url="http://x/",
+                       exchanges=sent)
+    older = store.save("page", "archived", taken_at=T0, raw=b"<p>same</p>", final_url="http://x/",
+                       exchanges=sent)  # a backfill
     again = store.save("page", "live again", taken_at=T0 + timedelta(days=2), raw=b"<p>same</p>",
-                       final_url="http://x/")
+                       final_url="http://x/", exchanges=sent)
     assert older.capture.original is None, "a full record, not a revisit of what came after it"
     assert again.capture.original is not None and again.capture.original.record == newer.capture.record
+    bare = store.save("page", "no exchange", taken_at=T0 + timedelta(days=3), raw=b"<p>same</p>")
+    assert bare.capture.original is None, "a resource record holds its body: its capture is no revisit"
+    assert store.read_raw(bare) == b"<p>same</p>"
