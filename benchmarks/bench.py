@@ -30,7 +30,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from harness import ROOT, SHARED, WORK, Run, Server, corpus, measure, truth_of, write_config
+from harness import ROOT, SHARED, WORK, Run, Server, corpus, measure, remove_later, remove_left, truth_of, write_config
 
 PEER_CASES = "urlwatch/css+html2text,urlwatch/html2text,floor/fetch,floor/lxml"
 
@@ -51,7 +51,7 @@ def ours(corpus_dir: Path, pages: int) -> tuple[Run, Run, int]:
         return base, diff, stored
     finally:
         server.stop()
-        shutil.rmtree(state, ignore_errors=True)
+        remove_later(state)
 
 
 def peers(pages: int, corpus_dir: Path, out_json: Path) -> None:
@@ -285,6 +285,7 @@ def main() -> None:
         lines.append(f"bytes on disk per target after 20 diff rounds (50 pages): monitor {ours_kib:.1f} KiB "
                      f"(text, WARC captures, metadata, state), urlwatch cache {uw_kib:.1f} KiB")
     lines.append(f"1 MB text with 20 scattered edits: diffed in {big_diff_seconds():.2f} s")
+    remove_left()
     table = "\n".join(lines)
     print(table)
     if args.md:
