@@ -24,10 +24,10 @@ def run(config: Path, *args: str) -> Result:
 
 
 def files(folder: Path) -> set[str]:
-    """Every file below `folder` except lock files (temp-file leftovers do count)."""
+    """Every file below `folder` (temp-file leftovers do count)."""
     if not folder.exists():
         return set()
-    return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and p.name != ".lock"}
+    return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
 
 
 @pytest.fixture
@@ -40,9 +40,12 @@ def test_first_check_against_the_committed_baseline_is_unchanged(config: Path, t
     result = run(config)
     assert result.exit_code == 0, result.output
     assert sorted(result.stdout.splitlines()) == [f"{MATTIS}: unchanged", f"{NATO}: unchanged"]
+    # The first check's state is all in state.json (check.json comes with the next check); no lock file.
+    assert files(tmp_path / "snapshots") - before == {f"{t}/state.json" for t in (NATO, MATTIS)}
+    assert files(tmp_path / "reports") == set()
+    assert run(config).exit_code == 0
     assert files(tmp_path / "snapshots") - before == {f"{t}/{f}" for t in (NATO, MATTIS)
                                                       for f in ("state.json", "check.json")}
-    assert files(tmp_path / "reports") == set()
 
 
 def test_an_edited_page_gives_exit_1_a_marked_report_and_an_index_entry(
@@ -80,7 +83,9 @@ def test_the_same_content_again_gives_no_snapshot_and_no_report(
     assert result.exit_code == 0
     lines = sorted(line.split(" (")[0] for line in result.stdout.splitlines())
     assert lines == [f"{MATTIS}: unchanged", f"{NATO}: unchanged"]
-    assert files(tmp_path / "snapshots") == snapshots and files(tmp_path / "reports") == reports
+    # Only check.json is new (the first check kept its state in state.json alone).
+    assert files(tmp_path / "snapshots") - snapshots <= {f"{t}/check.json" for t in (NATO, MATTIS)}
+    assert snapshots <= files(tmp_path / "snapshots") and files(tmp_path / "reports") == reports
 
 
 def test_a_304_counts_as_unchanged(config: Path, server: PageServer, tmp_path: Path) -> None:
@@ -121,7 +126,7 @@ def test_fetch_failures_are_error_results_and_nothing_is_stored(
     assert result.exit_code == 2
     assert result.stdout.splitlines() == [message] or result.stdout.startswith(message)
     assert len(result.stdout.splitlines()) == 1 and "Traceback" not in result.output
-    assert files(tmp_path / "snapshots") - before == {f"{NATO}/state.json", f"{NATO}/check.json"}
+    assert files(tmp_path / "snapshots") - before == {f"{NATO}/state.json"}  # the first state: state.json alone
     assert files(tmp_path / "reports") == set()
     state = json.loads((tmp_path / "snapshots" / NATO / "state.json").read_text())
     assert state["last_status"] == "error" and state["consecutive_failures"] == 1

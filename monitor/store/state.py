@@ -4,7 +4,7 @@ Layout, beside each target's snapshots (monitor.store.snapshots):
   <target>/state.json   error streak, last change, and the rest as of its last write (durable)
   <target>/check.json   what every check refreshes: time, status, validators, content fingerprint (a cache,
                         overwritten in place: see load_state)
-  <target>/.lock        the target's writer lock
+  (the target's writer lock is an flock on the <target> folder itself)
   daemon.json, .daemon.lock, .requests/<target>.json   the running daemon's status, its lock, check-now requests
 """
 
@@ -50,7 +50,7 @@ class StateStore:
 
     def lock_target(self, target: str, wait: float) -> AbstractContextManager[FileLock]:
         """Return a context manager holding `target`'s lock; entering raises LockedError after `wait` seconds."""
-        return locked(self.target_dir(target) / ".lock", wait, f"target {target}")
+        return locked(self.target_dir(target), wait, f"target {target}", folder=True)
 
     def daemon_lock(self) -> FileLock:
         """Return the (unacquired) lock that makes one daemon per snapshots dir."""
@@ -134,7 +134,9 @@ class StateStore:
             "last_modified": state.validators.last_modified,
             "fingerprint": state.fingerprint,
         }
-        if previous is None or _events_of(previous) != _events_of(state) or not (folder / "state.json").exists():
+        first = previous == TargetState() and not (folder / "state.json").exists()  # the target's first check
+        if first or previous is None or _events_of(previous) != _events_of(state) \
+                or not (folder / "state.json").exists():
             write_json(folder / "state.json", {
                 **checks,
                 "last_error": state.last_error,
@@ -144,6 +146,8 @@ class StateStore:
                 "last_error_status": state.last_error_status,
                 "reported": state.reported,
             })
+            if first and not (folder / CHECKS).exists():
+                return  # state.json holds the same values: check.json is made by the next check (one file less)
         write_cache_json(folder / CHECKS, checks)
 
 
