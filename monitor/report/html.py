@@ -13,7 +13,7 @@ from monitor.errors import ReportError, StoreError
 from monitor.models import ChangeReport
 from monitor.report.catalog import sidecars
 from monitor.report.render import render_documents, report_document
-from monitor.store import ReportRef, fsync_dir, write_atomic, write_json
+from monitor.store import ReportRef, json_bytes, write_files
 
 logger = logging.getLogger(__name__)
 
@@ -27,12 +27,11 @@ def write_report(reports_dir: Path, report: ChangeReport) -> Path:
     html_path = folder / f"{report.id}.html"
     document = report_document(report)
     try:
-        # The HTML and text forms, made durable by one folder fsync, before the sidecar that lists the report.
+        # The HTML and text forms on disk before the sidecar that lists the report.
         html, text = render_documents(("report.html", "report.txt"), document, report.created_at)
-        write_atomic(html_path, html.encode("utf-8"), sync_dir=False)
-        write_atomic(folder / f"{report.id}.txt", text.encode("utf-8"), sync_dir=False)
-        fsync_dir(folder)
-        write_json(folder / f"{report.id}.json", {**document, "html": html_path.name, "text": f"{report.id}.txt"})
+        sidecar = json_bytes({**document, "html": html_path.name, "text": f"{report.id}.txt"})
+        write_files(folder, [(html_path, html.encode("utf-8")), (folder / f"{report.id}.txt", text.encode("utf-8"))],
+                    last=(folder / f"{report.id}.json", sidecar))
     except StoreError as exc:
         raise ReportError(str(exc)) from exc
     logger.info("%s: %s report written to %s", report.target.name, report.kind, html_path)

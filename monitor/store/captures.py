@@ -5,7 +5,7 @@ The files sit beside the target's snapshots, `<snapshots_dir>/<target>/captures-
 records, gzip per record, appended in the month they were written; a new file when one passes MAX_FILE_BYTES,
 or when a rewrite drops records (the next NNNNN).
 
-An append writes all the records of a capture in one write() on an O_APPEND descriptor and fsyncs the file
+An append writes all the records of a capture in one write() on an O_APPEND descriptor and flushes the file
 before the snapshot that points at them is made visible. A crash cannot leave half a capture that anything
 refers to; what a crash can leave is a partial record at the end of the file. The next append finds it: past
 the end of the newest capture a snapshot points at, it reads what is there and cuts the file after the last
@@ -23,6 +23,7 @@ from pathlib import Path
 from monitor.clock import utcnow
 from monitor.errors import StoreError
 from monitor.models import CaptureRef
+from monitor.store import sync
 from monitor.store.durable import fsync_dir, write_atomic
 from monitor.store.warc import Capture, Member, capture_records, check, members
 
@@ -93,10 +94,11 @@ def _repair_tail(path: Path, known: int | None) -> int:
     return end
 
 
-def append(folder: Path, capture: Capture, newest: CaptureRef | None, sync_dir: bool = True) -> CaptureRef:
+def append(folder: Path, capture: Capture, newest: CaptureRef | None, flushed: bool = True) -> CaptureRef:
     """Append `capture`'s records to the target's current WARC file, durably; return where they are. `newest`
-    is the capture of the target's newest snapshot (where a whole record ends). Without `sync_dir` the folder
-    is not fsynced for a new file: the caller does that before the snapshot that points at it is written.
+    is the capture of the target's newest snapshot (where a whole record ends). Without `flushed` neither the
+    file nor (for a new file) the folder is flushed: the caller does both before the snapshot that points at
+    the records is written (durable.publish with the file in `written`).
     Raises StoreError when the disk refuses."""
     records = capture_records(capture)
     path = _current(folder, len(records.data))
@@ -109,10 +111,11 @@ def append(folder: Path, capture: Capture, newest: CaptureRef | None, sync_dir: 
             view = memoryview(records.data)
             while view:
                 view = view[os.write(fd, view):]
-            os.fsync(fd)
+            if flushed:
+                sync.flush(fd)
         finally:
             os.close(fd)
-        if sync_dir and offset == 0:
+        if flushed and offset == 0:
             fsync_dir(folder)
     except OSError as exc:
         raise StoreError(f"cannot append to {path}: {exc.strerror or exc}") from exc

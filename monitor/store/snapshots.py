@@ -24,7 +24,7 @@ from typing import Any
 from monitor.errors import StoreError
 from monitor.models import SNAPSHOT_ID_RE, CaptureRef, Exchange, Snapshot, SnapshotSource, time_id
 from monitor.store import captures
-from monitor.store.durable import fsync_dir, read_file, read_json, write_atomic, write_json
+from monitor.store.durable import json_bytes, read_file, read_json, write_files, write_json
 from monitor.store.state import StateStore, iso, parse_time
 from monitor.store.warc import Capture, payload_digest
 
@@ -141,14 +141,14 @@ class SnapshotStore(StateStore):
                 uri=uri, when=taken_at, body=raw, content_type=meta.get("content_type"), exchanges=exchanges,
                 rendered=meta.get("via") == "browser", source_uri=archive_url, digest=body_digest,
                 revisit_of=_revisit(recent, body_digest, taken_at)),
-                next((s.capture for s in recent if s.capture is not None), None), sync_dir=False)
+                next((s.capture for s in recent if s.capture is not None), None), flushed=False)
         snapshot = Snapshot(id=snapshot_id, target=target, taken_at=taken_at.astimezone(UTC), sha256=digest,
                             source=source, has_raw=raw is not None, capture=capture, **meta)
-        # The text first, made durable by a folder fsync (the records were fsynced by their append); then the
-        # metadata that makes them visible.
-        write_atomic(folder / f"{snapshot_id}.txt", text.encode("utf-8"), sync_dir=False)
-        fsync_dir(folder)
-        self.write_meta(snapshot)
+        # The records, the text and the metadata are flushed together; then the text is renamed into place, and
+        # last the metadata that makes the snapshot visible.
+        write_files(folder, [(folder / f"{snapshot_id}.txt", text.encode("utf-8"))],
+                    last=(folder / f"{snapshot_id}.json", json_bytes(_meta_document(snapshot))),
+                    written=(folder / capture.file,) if capture is not None else ())
         logger.debug("%s: stored snapshot %s (%d chars)", target, snapshot_id, len(text))
         return snapshot
 

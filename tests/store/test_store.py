@@ -150,10 +150,10 @@ def test_a_disk_error_is_a_store_error_and_leaves_no_snapshot(tmp_path: Path) ->
 @pytest.mark.parametrize(("durable", "sync_dir", "expected"), [(True, True, 2), (True, False, 1), (False, True, 0)])
 def test_write_atomic_fsyncs_what_it_promises(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, durable: bool,
                                               sync_dir: bool, expected: int) -> None:
-    import os
+    from monitor.store import sync
     synced: list[int] = []
-    real = os.fsync
-    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real(fd))[1])
+    real = sync.flush
+    monkeypatch.setattr(sync, "flush", lambda fd: (synced.append(fd), real(fd))[1])
     path = tmp_path / "page.html"
     path.write_bytes(b"old")
     write_atomic(path, b"new page", durable=durable, sync_dir=sync_dir)
