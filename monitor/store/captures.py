@@ -98,7 +98,7 @@ def append(folder: Path, capture: Capture, newest: CaptureRef | None, flushed: b
     """Append `capture`'s records to the target's current WARC file, durably; return where they are. `newest`
     is the capture of the target's newest snapshot (where a whole record ends). Without `flushed` neither the
     file nor (for a new file) the folder is flushed: the caller does both before the snapshot that points at
-    the records is written (durable.publish with the file in `written`).
+    the records is written (durable.write_files with the file in `written`).
     Raises StoreError when the disk refuses."""
     records = capture_records(capture)
     path = _current(folder, len(records.data))

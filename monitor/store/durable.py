@@ -31,23 +31,35 @@ def write_atomic(path: Path, data: bytes, *, sync_dir: bool = True, durable: boo
     Raises StoreError when the disk refuses (full, read-only, permissions).
     """
     try:
-        fd, tmp = _temp_file(path)
+        tmp = _write_temp(path, data, flushed=durable)
     except OSError as exc:
         raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
     try:
-        os.fchmod(fd, 0o644)  # mkstemp creates 0600; snapshots and reports are meant to be read
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            if durable:
-                fh.flush()
-                sync.flush(fh.fileno())
         os.replace(tmp, path)
-        if sync_dir and durable:
-            fsync_dir(path.parent)
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    if sync_dir and durable:
+        fsync_dir(path.parent)
+
+
+def _write_temp(path: Path, data: bytes, *, flushed: bool) -> str:
+    """Write `data` to a new temp file beside `path` (mode 0644), flushed to disk if `flushed`; return its name.
+    Raises OSError (having removed the temp file)."""
+    fd, tmp = _temp_file(path)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), 0o644)  # mkstemp creates 0600; snapshots and reports are meant to be read
+            fh.write(data)
+            if flushed:
+                fh.flush()
+                sync.flush(fh.fileno())
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return tmp
 
 
 def _temp_file(path: Path) -> tuple[int, str]:
@@ -59,18 +71,10 @@ def _temp_file(path: Path) -> tuple[int, str]:
         return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
 
 
-def _flush_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        sync.flush(fd)
-    finally:
-        os.close(fd)
-
-
 def fsync_dir(directory: Path) -> None:
     """Make the renames in `directory` durable (best effort: a folder that cannot be opened is skipped)."""
     with contextlib.suppress(OSError):
-        sync.flush_folder(directory)
+        sync.flush_path(directory)
 
 
 def write_files(folder: Path, files: list[tuple[Path, bytes]], last: tuple[Path, bytes],
@@ -88,29 +92,23 @@ def write_files(folder: Path, files: list[tuple[Path, bytes]], last: tuple[Path,
     try:
         try:
             for path, data in [*files, last]:
-                fd, tmp = _temp_file(path)
-                staged.append((path, tmp))
-                with os.fdopen(fd, "wb") as fh:
-                    os.fchmod(fd, 0o644)
-                    fh.write(data)
-                    fh.flush()
-                    if not sync.shared():
-                        sync.flush(fd)
+                staged.append((path, _write_temp(path, data, flushed=not sync.shared())))
             if sync.shared():
-                sync.flush_folder(folder)  # one syncfs: the temp files and the `written` ones
+                sync.flush_path(folder)  # one syncfs: the temp files and the `written` ones
             else:
                 for path in written:
-                    _flush_path(path)
-            for path, tmp in staged:
-                if path == last[0]:
-                    sync.flush_folder(folder)  # the others' names (and new `written` files) before the last's
+                    sync.flush_path(path)
+            for path, tmp in staged[:-1]:
                 os.replace(tmp, path)
                 renamed += 1
-            sync.flush_folder(folder)
+            sync.flush_path(folder)  # the others' names (and new `written` files) before the last's
+            os.replace(staged[-1][1], staged[-1][0])
+            renamed += 1
+            sync.flush_path(folder)
         except OSError as exc:
             raise StoreError(f"cannot write in {folder}: {exc.strerror or exc}") from exc
     finally:
-        for _, tmp in staged[renamed:]:
+        for _, tmp in staged[renamed:]:  # the temp files not renamed into place
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
 

@@ -61,9 +61,9 @@ def shared() -> bool:
     return _SYNCFS is not None
 
 
-def flush_folder(folder: str | os.PathLike[str]) -> None:
-    """Flush the folder's entries (its renames and new files). Raises OSError."""
-    fd = os.open(folder, os.O_RDONLY | os.O_CLOEXEC)
+def flush_path(path: str | os.PathLike[str]) -> None:
+    """Flush the file at `path` (its data), or the folder (its entries: renames, new files). Raises OSError."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
         flush(fd)
     finally:
