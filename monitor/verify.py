@@ -22,7 +22,7 @@ from monitor.errors import MonitorError, StoreError
 from monitor.models import NAME_RE, REPORT_ID_RE, SNAPSHOT_ID_RE, time_id
 from monitor.report import publish, sidecars
 from monitor.review import DB_NAME, SCHEMA_VERSION
-from monitor.store import CHECKS, SnapshotStore, read_json, write_json
+from monitor.store import CHECKS, SnapshotStore, read_cache_json, read_json, write_json
 from monitor.store.audit import Problem, audit, repair
 from monitor.store.captures import warc_files
 
@@ -116,7 +116,7 @@ def check_snapshots(store: SnapshotStore, result: Verification) -> set[tuple[str
         if checks.exists():
             result.checked += 1
             try:
-                read_json(checks)
+                read_cache_json(checks)
             except StoreError as exc:  # not fsynced by design: a power cut may empty it; the next check rewrites it
                 result.findings.append(Finding((checks,), f"check cache not readable, the next check rewrites it: "
                                                           f"{_problem(exc)}", "notice"))

@@ -5,16 +5,25 @@ from); state.py the per-target state, the check cache and the daemon's control f
 captures.py keeps each target's captures in WARC files (append, read back, rewrite without what is let go);
 warc.py builds and reads the WARC records themselves (warcio); audit.py finds what is wrong with a target's
 captures and repairs it (for `verify`); export.py writes captures out as one WARC file;
-durable.py writes files atomically (temp file, flush, os.replace) and reads versioned JSON, with sync.py
+durable.py writes files atomically (temp file, flush, os.replace), cache files in place (sealed by a CRC)
+and reads versioned JSON, with sync.py
 making writes durable (fsync, or one syncfs shared by the threads flushing together); lock.py is the
 per-target writer lock; retention.py plans which snapshots a `keep` policy removes. It hands on `Snapshot`
 (with its `CaptureRef`) and `TargetState` records and knows nothing about fetching, diffing or reports.
 """
 
-from monitor.store.durable import fsync_dir, json_bytes, read_json, write_atomic, write_files, write_json
+from monitor.store.durable import (
+                                   fsync_dir,
+                                   json_bytes,
+                                   read_cache_json,
+                                   read_json,
+                                   write_atomic,
+                                   write_files,
+                                   write_json,
+)
 from monitor.store.retention import ReportRef, plan
 from monitor.store.snapshots import SnapshotStore
 from monitor.store.state import CHECKS, DAEMON_STATUS
 
-__all__ = ["CHECKS", "DAEMON_STATUS", "ReportRef", "SnapshotStore", "fsync_dir", "json_bytes", "plan", "read_json",
-           "write_atomic", "write_files", "write_json"]
+__all__ = ["CHECKS", "DAEMON_STATUS", "ReportRef", "SnapshotStore", "fsync_dir", "json_bytes", "plan",
+           "read_cache_json", "read_json", "write_atomic", "write_files", "write_json"]

@@ -9,6 +9,7 @@ import contextlib
 import json
 import os
 import tempfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -128,30 +129,65 @@ def write_json(path: Path, document: dict[str, Any]) -> None:
 
 
 def write_cache_json(path: Path, document: dict[str, Any]) -> None:
-    """Overwrite a cache file in place with `document` as versioned JSON: no temp file, no rename, no fsync.
+    """Overwrite a cache file in place with `document` as sealed, versioned JSON: no temp file, no rename, no
+    fsync, no truncation first.
 
-    Only for files a reader can do without: one caught mid-write, or emptied by a power cut, is cut short and
-    so not valid JSON, which read_json refuses (a prefix of a JSON object never parses). Creating and
-    renaming a file per write costs journal work that waits on other processes' fsyncs.
+    Only for files a reader can do without (read with read_cache_json). The file is overwritten from its start
+    and then cut to the new length: truncating it first (O_TRUNC) made ext4 free and re-allocate its blocks,
+    0.3 ms of every check here against 0.02 ms for an overwrite. A reader that catches the overwrite half done
+    (or a power cut that keeps part of it) sees the new start and the old rest: the seal, a CRC-32 of all that
+    comes before it, then does not match, or text follows the closing brace, and read_cache_json refuses it.
     Raises StoreError when the disk refuses.
     """
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     try:
         try:
-            fd = os.open(path, flags, 0o644)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
         except FileNotFoundError:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, flags, 0o644)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
     except OSError as exc:
         raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
     try:
-        view = memoryview(json_bytes(document))
+        data = _sealed(document)
+        view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
+        os.ftruncate(fd, len(data))  # a no-op when the length is unchanged (the usual case)
     except OSError as exc:
         raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
     finally:
         os.close(fd)
+
+
+_SEAL = b',\n "crc32": '
+
+
+def _sealed(document: dict[str, Any]) -> bytes:
+    """`document` as json_bytes gives it, with a last key "crc32": the CRC-32 of every byte before that key."""
+    body = json_bytes({k: v for k, v in document.items() if k != "crc32"})[:-3]  # without the closing "\n}\n"
+    return body + _SEAL + b'"%08x"\n}\n' % zlib.crc32(body)
+
+
+def read_cache_json(path: Path, *, missing: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Return the JSON object of a cache file written by write_cache_json (without its seal); `missing` (if
+    given) when there is no file.
+
+    Raises StoreError if it is unreadable, not an object of a known version, or its seal is absent or does not
+    match (written half, or by a version that did not seal it).
+    """
+    try:
+        data = read_file(path)
+    except FileNotFoundError as exc:
+        if missing is not None:
+            return missing
+        raise StoreError(f"cannot read {path}: {exc}") from exc
+    except OSError as exc:
+        raise StoreError(f"cannot read {path}: {exc}") from exc
+    document = _parsed(path, data)
+    seal = data.rfind(_SEAL)
+    if seal < 0 or document.pop("crc32", None) != f"{zlib.crc32(data[:seal]):08x}":
+        raise StoreError(f"{path}: not sealed or not whole (written half?)")
+    return document
 
 
 def read_file(path: Path) -> bytes:
@@ -174,12 +210,21 @@ def read_json(path: Path, *, missing: dict[str, Any] | None = None) -> dict[str,
     Raises StoreError if it is unreadable (or absent, without `missing`), not an object, or of an unknown version.
     """
     try:
-        document = json.loads(read_file(path).decode("utf-8"))
+        data = read_file(path)
     except FileNotFoundError as exc:
         if missing is not None:
             return missing
         raise StoreError(f"cannot read {path}: {exc}") from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except OSError as exc:
+        raise StoreError(f"cannot read {path}: {exc}") from exc
+    return _parsed(path, data)
+
+
+def _parsed(path: Path, data: bytes) -> dict[str, Any]:
+    """The versioned JSON object in `data` (read from `path`). Raises StoreError."""
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise StoreError(f"cannot read {path}: {exc}") from exc
     if not isinstance(document, dict):
         raise StoreError(f"{path}: not a JSON object")

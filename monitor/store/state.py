@@ -17,7 +17,7 @@ from typing import Any
 
 from monitor.errors import MonitorError, StoreError
 from monitor.models import NAME_RE, TargetState, Validators
-from monitor.store.durable import read_json, write_cache_json, write_json
+from monitor.store.durable import read_cache_json, read_json, write_cache_json, write_json
 from monitor.store.lock import FileLock, locked
 
 _EVENTS = ("error", "removed")
@@ -93,15 +93,15 @@ class StateStore:
 
         `state.json` is durable and holds everything; `check.json`, overwritten in place by every check
         without waiting for the disk, holds what a check refreshes (time, status, validators, fingerprint)
-        and wins when it is readable and newer. Read mid-write or emptied by a power cut it is not valid
-        JSON: then the durable values count, and the check after takes the full path once.
+        and wins when it is whole and newer. Read mid-write or cut by a power cut its seal does not match
+        (read_cache_json): then the durable values count, and the check after takes the full path once.
         """
         folder = self.target_dir(target)
         doc = read_json(folder / "state.json", missing={})
         if not doc:
             return TargetState()
         try:
-            checks = read_json(folder / CHECKS, missing={})
+            checks = read_cache_json(folder / CHECKS, missing={})
         except StoreError:
             checks = {}  # lost to a power cut, or read mid-write: the durable state has older values of the same
         if str(checks.get("last_checked") or "") >= str(doc.get("last_checked") or ""):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -11,7 +12,7 @@ import pytest
 
 from monitor.errors import StoreError
 from monitor.models import TargetState, Validators
-from monitor.store.durable import read_json, write_atomic, write_cache_json
+from monitor.store.durable import read_cache_json, write_atomic, write_cache_json
 from monitor.store.snapshots import SnapshotStore, sha256_text
 
 T0 = datetime(2020, 1, 7, 12, 0, tzinfo=UTC)
@@ -107,11 +108,42 @@ def test_a_cache_file_cut_short_anywhere_is_refused_not_misread(tmp_path: Path) 
     path = tmp_path / "check.json"
     write_cache_json(path, {"last_checked": T0.isoformat(), "fingerprint": "id:" + "f" * 64, "etag": None})
     whole = path.read_bytes()
-    assert read_json(path)["fingerprint"].startswith("id:")
+    assert read_cache_json(path) == {"version": 1, "last_checked": T0.isoformat(), "fingerprint": "id:" + "f" * 64,
+                                     "etag": None}
     for cut in range(len(whole.rstrip(b"\n"))):
         path.write_bytes(whole[:cut])
         with pytest.raises(StoreError):
-            read_json(path)
+            read_cache_json(path)
+
+
+def test_a_cache_file_overwritten_in_place_is_read_whole_or_refused(tmp_path: Path) -> None:
+    """The overwrite does not truncate first: caught half done, the file is the new start and the old rest."""
+    path = tmp_path / "check.json"
+    old = {"last_checked": T0.isoformat(), "etag": '"aaaa"', "fingerprint": "id:" + "a" * 64}
+    new = {"last_checked": (T0 + timedelta(seconds=1)).isoformat(), "etag": '"bbbb"', "fingerprint": "id:" + "b" * 64}
+    write_cache_json(path, old)
+    before = path.read_bytes()
+    write_cache_json(path, new)
+    after = path.read_bytes()
+    assert len(before) == len(after) and read_cache_json(path)["etag"] == '"bbbb"'
+    mixed_but_valid = 0
+    for cut in range(1, len(after)):  # every state a reader or a power cut can leave
+        mixed = after[:cut] + before[cut:]
+        path.write_bytes(mixed)
+        if mixed in (before, after):  # the bytes of the two differ only in part: this one is whole
+            assert read_cache_json(path)["etag"] == ('"bbbb"' if mixed == after else '"aaaa"')
+            continue
+        with contextlib.suppress(ValueError):
+            mixed_but_valid += bool(json.loads(mixed))  # valid JSON of two checks' values
+        with pytest.raises(StoreError):
+            read_cache_json(path)
+    assert mixed_but_valid > 50, "the seal, not the JSON syntax, is what refuses them"
+    write_cache_json(path, {**new, "etag": None})  # shorter: cut to its length
+    assert read_cache_json(path)["etag"] is None and path.read_bytes().endswith(b"\n}\n")
+    # One written by a version that did not seal it is refused too (the durable state counts then).
+    path.write_text(json.dumps({"version": 1, **old}))
+    with pytest.raises(StoreError, match="not sealed"):
+        read_cache_json(path)
 
 
 def test_baseline_import_only_as_the_first_snapshot(tmp_path: Path) -> None:
