@@ -40,12 +40,13 @@ def test_first_check_against_the_committed_baseline_is_unchanged(config: Path, t
     result = run(config)
     assert result.exit_code == 0, result.output
     assert sorted(result.stdout.splitlines()) == [f"{MATTIS}: unchanged", f"{NATO}: unchanged"]
-    # The first check's state is all in state.json (check.json comes with the next check); no lock file.
-    assert files(tmp_path / "snapshots") - before == {f"{t}/state.json" for t in (NATO, MATTIS)}
+    # Nothing durable happened (no error, no change): the state is check.json alone; no lock file.
+    assert files(tmp_path / "snapshots") - before == {f"{t}/check.json" for t in (NATO, MATTIS)}
     assert files(tmp_path / "reports") == set()
+    state = json.loads((tmp_path / "snapshots" / NATO / "check.json").read_text())
+    assert state["last_status"] == "unchanged" and state["last_checked"] and "crc32" in state
     assert run(config).exit_code == 0
-    assert files(tmp_path / "snapshots") - before == {f"{t}/{f}" for t in (NATO, MATTIS)
-                                                      for f in ("state.json", "check.json")}
+    assert files(tmp_path / "snapshots") - before == {f"{t}/check.json" for t in (NATO, MATTIS)}
 
 
 def test_an_edited_page_gives_exit_1_a_marked_report_and_an_index_entry(
@@ -83,7 +84,7 @@ def test_the_same_content_again_gives_no_snapshot_and_no_report(
     assert result.exit_code == 0
     lines = sorted(line.split(" (")[0] for line in result.stdout.splitlines())
     assert lines == [f"{MATTIS}: unchanged", f"{NATO}: unchanged"]
-    # Only check.json is new (the first check kept its state in state.json alone).
+    # Only check.json is new (the first check, a change, kept its state in state.json alone).
     assert files(tmp_path / "snapshots") - snapshots <= {f"{t}/check.json" for t in (NATO, MATTIS)}
     assert snapshots <= files(tmp_path / "snapshots") and files(tmp_path / "reports") == reports
 

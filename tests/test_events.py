@@ -114,7 +114,7 @@ def test_a_cdn_block_page_is_a_blocked_error_never_content(pipeline: Any) -> Non
         result = run.check()
         assert (result.status, result.error_kind) == ("error", "blocked"), result.error
     after = sorted(p.name for p in (run.ctx.store.root / NATO).iterdir())
-    assert set(after) - set(before) <= {"check.json"} and set(before) <= set(after)  # no content kept
+    assert set(after) - set(before) <= {"check.json", "state.json"} and set(before) <= set(after)  # no content kept
     assert [r["kind"] for r in reports(run)] == ["error"], "threshold 1: reported at once, then quiet"
 
 

@@ -177,7 +177,7 @@ def test_the_daemon_keeps_running_through_every_fault_and_still_reports_a_real_e
     config = write(tmp_path / "config.yaml", [*targets, demo_target(server, NATO)],
                    daemon={**FAST, "workers": 4, "per_host": 4})
     daemon = daemons(config, tmp_path / "daemon.log")
-    state = tmp_path / "snapshots" / NATO / "state.json"
+    state = tmp_path / "snapshots" / NATO / "check.json"
     wait_for(state.exists, what="the first check of the good page")
     server.set(DEMO_PAGES[NATO], Page(edited_html(NATO)))
     wait_for(lambda: list((tmp_path / "reports" / NATO).glob("2*.html")), timeout=15, what="the edit reported")

@@ -91,19 +91,20 @@ class StateStore:
     def load_state(self, target: str) -> TargetState:
         """Return the target's remembered state (an empty state if there is none). Raises StoreError.
 
-        `state.json` is durable and holds everything; `check.json`, overwritten in place by every check
-        without waiting for the disk, holds what a check refreshes (time, status, validators, fingerprint)
-        and wins when it is whole and newer. Read mid-write or cut by a power cut its seal does not match
+        `state.json` is durable and holds everything (it is absent while the defaults hold: no error streak,
+        no change yet; a new page's first check writes only check.json); `check.json`, overwritten in place
+        by every check without waiting for the disk, holds what a check refreshes (time, status, validators,
+        fingerprint) and wins when it is whole and newer. Read mid-write or cut by a power cut its seal does not match
         (read_cache_json): then the durable values count, and the check after takes the full path once.
         """
         folder = self.target_dir(target)
         doc = read_json(folder / "state.json", missing={})
-        if not doc:
-            return TargetState()
         try:
             checks = read_cache_json(folder / CHECKS, missing={})
         except StoreError:
             checks = {}  # lost to a power cut, or read mid-write: the durable state has older values of the same
+        if not doc and not checks:
+            return TargetState()
         if str(checks.get("last_checked") or "") >= str(doc.get("last_checked") or ""):
             doc = {**doc, **{k: checks.get(k) for k in _CHECK_FIELDS}}
         return TargetState(
@@ -124,9 +125,11 @@ class StateStore:
 
         Given the `previous` state, a change of nothing but what a check refreshes every time goes to
         `check.json` only, without fsync (see load_state); anything that decides reports (an error streak, the
-        last change) rewrites the durable `state.json` first.
+        last change) rewrites the durable `state.json` first. A target without state.json gets one only when
+        such a value leaves its default: a new page's first check writes check.json alone.
         """
         folder = self.target_dir(target)
+        durable = (folder / "state.json").exists()
         checks = {
             "last_checked": iso(state.last_checked),
             "last_status": state.last_status,
@@ -134,9 +137,10 @@ class StateStore:
             "last_modified": state.validators.last_modified,
             "fingerprint": state.fingerprint,
         }
-        first = previous == TargetState() and not (folder / "state.json").exists()  # the target's first check
-        if first or previous is None or _events_of(previous) != _events_of(state) \
-                or not (folder / "state.json").exists():
+        # Without state.json the durable values are the defaults (load_state): a target whose checks have
+        # changed none of them (a new page, fetched and stored) needs no state.json at all.
+        if previous is None or _events_of(previous) != _events_of(state) \
+                or (not durable and _events_of(state) != _QUIET):
             write_json(folder / "state.json", {
                 **checks,
                 "last_error": state.last_error,
@@ -146,7 +150,7 @@ class StateStore:
                 "last_error_status": state.last_error_status,
                 "reported": state.reported,
             })
-            if first and not (folder / CHECKS).exists():
+            if not durable and not (folder / CHECKS).exists():
                 return  # state.json holds the same values: check.json is made by the next check (one file less)
         write_cache_json(folder / CHECKS, checks)
 
@@ -155,3 +159,6 @@ def _events_of(state: TargetState) -> tuple[object, ...]:
     """The part of a state that decides what gets reported (error streaks, the last change)."""
     return (state.consecutive_failures, state.failing_since, state.reported, state.last_error,
             state.last_error_status, state.last_change)
+
+
+_QUIET = _events_of(TargetState())  # no error streak, nothing reported, no change yet

@@ -53,9 +53,9 @@ def test_scheduled_checks_report_an_edit_and_sigterm_exits_cleanly(
     config = write(tmp_path / "config.yaml", [demo_target(server, NATO), demo_target(server, MATTIS)])
     started = time.monotonic()
     daemon = daemons(config, tmp_path / "daemon.log")
-    state = tmp_path / "snapshots" / NATO / "state.json"
-    wait_for(state.exists, what="the first check")
-    assert read_json(state)["last_status"] == "unchanged"
+    store = SnapshotStore(tmp_path / "snapshots")
+    wait_for(lambda: store.load_state(NATO).last_status, what="the first check")
+    assert store.load_state(NATO).last_status == "unchanged"
     server.set(DEMO_PAGES[NATO], Page(edited_html(NATO)))
     report = wait_for(lambda: list((tmp_path / "reports" / NATO).glob("2*.html")), what="a change report")
     assert "on Tuesday" in report[0].read_text(encoding="utf-8")
@@ -82,7 +82,7 @@ def test_sighup_reloads_the_config_and_keeps_the_old_one_when_invalid(
         tmp_path: Path, server: PageServer, baseline_dir: Path, daemons: Callable[..., Daemon]) -> None:
     config = write(tmp_path / "config.yaml", [demo_target(server, NATO)])
     daemon = daemons(config, tmp_path / "daemon.log")
-    wait_for((tmp_path / "snapshots" / NATO / "state.json").exists, what="the first check")
+    wait_for((tmp_path / "snapshots" / NATO / "check.json").exists, what="the first check")
 
     config.write_text("targets: [{name: broken, url: nope}]\n", encoding="utf-8")
     daemon.proc.send_signal(signal.SIGHUP)
@@ -92,7 +92,7 @@ def test_sighup_reloads_the_config_and_keeps_the_old_one_when_invalid(
 
     write(config, [demo_target(server, NATO), demo_target(server, MATTIS)])
     daemon.proc.send_signal(signal.SIGHUP)
-    wait_for((tmp_path / "snapshots" / MATTIS / "state.json").exists, what="the added target's first check")
+    wait_for((tmp_path / "snapshots" / MATTIS / "check.json").exists, what="the added target's first check")
     assert "config reloaded: 1 added, 0 removed, 0 changed" in daemon.text()
     assert daemon.stop() == 0
 
@@ -101,7 +101,7 @@ def test_a_second_daemon_on_the_same_data_dir_is_refused(
         tmp_path: Path, server: PageServer, baseline_dir: Path, daemons: Callable[..., Daemon]) -> None:
     config = write(tmp_path / "config.yaml", [demo_target(server, NATO)])
     first = daemons(config, tmp_path / "first.log")
-    wait_for((tmp_path / "snapshots" / NATO / "state.json").exists, what="the first daemon")
+    wait_for((tmp_path / "snapshots" / NATO / "check.json").exists, what="the first daemon")
     second = daemons(config, tmp_path / "second.log")
     assert second.proc.wait(timeout=10) == 2
     assert f"Error: another daemon (pid {first.proc.pid}) is already running on" in second.text()
@@ -125,7 +125,7 @@ def test_one_off_checks_during_a_daemon_run_never_corrupt_the_store(
     config = write(tmp_path / "config.yaml", targets)
     daemon = daemons(config, tmp_path / "daemon.log")
     for i in range(3):
-        wait_for((tmp_path / "snapshots" / f"page-{i}" / "state.json").exists, what="the daemon's first checks")
+        wait_for((tmp_path / "snapshots" / f"page-{i}" / "check.json").exists, what="the daemon's first checks")
     for _ in range(4):
         result = CliRunner().invoke(cli, ["--config", str(config), "check", "--json"])
         assert result.exit_code == 1, result.output
@@ -181,7 +181,7 @@ def test_the_daemon_mails_a_change_once(tmp_path: Path, server: PageServer, base
                               "from": "m@example.org", "to": ["a@example.org"], "flush_every": 1,
                               "timeout": 5})
         daemon = daemons(config, tmp_path / "daemon.log")
-        wait_for((tmp_path / "snapshots" / NATO / "state.json").exists, what="the first check")
+        wait_for((tmp_path / "snapshots" / NATO / "check.json").exists, what="the first check")
         server.set(DEMO_PAGES[NATO], Page(edited_html(NATO)))
         wait_for(lambda: mailer.messages, what="a mail from the daemon")
         time.sleep(2.5)  # several more checks and mailing passes: the same change is never mailed again

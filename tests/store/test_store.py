@@ -99,9 +99,34 @@ def test_a_check_that_changes_nothing_that_matters_leaves_the_durable_state_alon
     store.save_state("page", failing, later)
     assert durable.stat().st_ino != inode and store.load_state("page") == failing
     # An older check.json (its write was lost after state.json's) does not override the durable state.
-    (tmp_path / "page" / "check.json").write_text(json.dumps({"version": 1, "last_checked": T0.isoformat(),
-                                                              "fingerprint": "old"}))
+    write_cache_json(tmp_path / "page" / "check.json", {"last_checked": T0.isoformat(), "fingerprint": "old"})
     assert store.load_state("page") == failing
+
+
+def test_a_new_page_whose_check_changed_nothing_durable_keeps_check_json_alone(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path)
+    folder = tmp_path / "page"
+    folder.mkdir()
+    new = TargetState(last_checked=T0, last_status="new", validators=Validators('"e"', None), fingerprint="a:1")
+    store.save_state("page", new, TargetState())
+    assert sorted(p.name for p in folder.iterdir()) == ["check.json"]  # no error, no change: nothing durable
+    assert store.load_state("page") == new
+    later = replace(new, last_checked=T0 + timedelta(hours=1), last_status="unchanged")
+    store.save_state("page", later, new)
+    assert sorted(p.name for p in folder.iterdir()) == ["check.json"] and store.load_state("page") == later
+    # Losing the cache to a power cut loses only caches: the state is the defaults it had durably.
+    (folder / "check.json").write_bytes(b'{"version": 1, "last_checked": "2020-01-07T13')
+    assert store.load_state("page") == TargetState()
+    # The first value that decides reports makes state.json, and both files agree.
+    failing = replace(later, last_status="error", consecutive_failures=1, last_error="boom")
+    store.save_state("page", failing, TargetState())
+    assert sorted(p.name for p in folder.iterdir()) == ["check.json", "state.json"]
+    assert store.load_state("page") == failing
+    (folder / "check.json").unlink()
+    assert store.load_state("page") == failing
+    # Without a previous state to compare with, the state is written durably.
+    store.save_state("other", new)
+    assert (tmp_path / "other" / "state.json").exists() and store.load_state("other") == new
 
 
 def test_a_cache_file_cut_short_anywhere_is_refused_not_misread(tmp_path: Path) -> None:
