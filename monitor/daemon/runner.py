@@ -4,6 +4,8 @@ Targets run on `daemon.workers` threads with at most `daemon.per_host` at once p
 the GIL serializes, so a large run is split over worker processes (one per core): a host's targets stay in
 one process unless per_host allows as many requests at once as there are processes, in which case they are
 shared and each process gets its part of per_host. A host never sees more than per_host requests at once.
+Shared targets are taken from one queue (an index in shared memory) as each process's threads free up, so a
+process that draws slow pages does not leave the other core idle at the end of the run.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import replace
+from itertools import zip_longest
+from typing import Any
 
 from monitor.check import CheckContext, check_target
 from monitor.clock import Clock, utcnow
@@ -36,9 +40,11 @@ OnResult = Callable[[CheckResult], None]
 
 
 def _check_all(settings: Settings, targets: list[Target], site: SiteUpdates, clock: Clock,
-               sleep: Callable[[float], None], on_result: OnResult | None = None) -> dict[str, CheckResult]:
+               sleep: Callable[[float], None], on_result: OnResult | None = None,
+               take: Callable[[], Target | None] | None = None) -> dict[str, CheckResult]:
     """Check `targets` on a thread pool with the per-host limit; return results by target name. `on_result`
-    is called with each result as it is ready (one at a time)."""
+    is called with each result as it is ready (one at a time). With `take`, `targets` is empty: a free thread
+    asks take() for its next target until it returns None."""
     store = site.store
     local = threading.local()
     fetchers: list[Fetcher] = []
@@ -59,9 +65,22 @@ def _check_all(settings: Settings, targets: list[Target], site: SiteUpdates, clo
         if on_result is not None:
             with lock:
                 on_result(result)
+        following = take() if take is not None else None
+        if following is not None and dispatcher is not None:
+            dispatcher.submit(following)  # before this one leaves the pool, so join() waits for it
 
+    dispatcher: Dispatcher | None = None
     try:
-        if len(targets) <= 1 or settings.daemon.workers <= 1:
+        if take is not None:
+            dispatcher = Dispatcher(work, workers=settings.daemon.workers, per_host=settings.daemon.per_host,
+                                    host_delay=0.0, sleep=sleep, finish=stop_thread)
+            for _ in range(settings.daemon.workers):
+                first = take()
+                if first is None:
+                    break
+                dispatcher.submit(first)
+            dispatcher.join()
+        elif len(targets) <= 1 or settings.daemon.workers <= 1:
             for target in targets:
                 work(target)
         else:
@@ -81,11 +100,31 @@ def _check_all(settings: Settings, targets: list[Target], site: SiteUpdates, clo
     return results
 
 
-def _child(settings: Settings, targets: list[Target]) -> tuple[list[CheckResult], set[str]]:
-    """Run in a worker process: check `targets` and write their pages; return the results and the targets
-    whose pages changed (the caller rewrites the top index and feed once for all processes)."""
+_QUEUE: Any = None  # in a worker process: the run's shared next-target index (multiprocessing.Value)
+
+
+def _join_queue(queue: Any) -> None:
+    """Worker process initializer: keep the shared index the process inherited at fork."""
+    global _QUEUE
+    _QUEUE = queue
+
+
+def _child(settings: Settings, targets: list[Target], shared: bool) -> tuple[list[CheckResult], set[str]]:
+    """Run in a worker process: check `targets` (all of them, or with `shared` those it takes from the run's
+    queue) and write their pages; return the results and the targets whose pages changed (the caller
+    rewrites the top index and feed once for all processes)."""
     site = SiteUpdates(settings.reports_dir, SnapshotStore(settings.snapshots_dir))
-    results = _check_all(settings, targets, site, utcnow, time.sleep)
+    take = None
+    if shared:
+        queue = _QUEUE
+
+        def take() -> Target | None:
+            with queue.get_lock():
+                index = queue.value
+                queue.value = index + 1
+            return targets[index] if index < len(targets) else None
+
+    results = _check_all(settings, [] if shared else targets, site, utcnow, time.sleep, take=take)
     return list(results.values()), site.flush_targets(utcnow())
 
 
@@ -132,8 +171,15 @@ def run_checks(settings: Settings, targets: Iterable[Target], *, clock: Clock = 
         results = _check_all(plan[0][0], plan[0][1], site, clock, sleep, on_result)
     else:
         results = {}
-        with ProcessPoolExecutor(len(plan), mp_context=multiprocessing.get_context("fork")) as pool:
-            for future in as_completed([pool.submit(_child, part, chunk) for part, chunk in plan]):
+        context = multiprocessing.get_context("fork")
+        queue = context.Value("q", 0)
+        # Hosts shared between the processes (see plan_processes): one queue, in the plan's interleaved order.
+        shared = settings.daemon.per_host >= len(plan)
+        work = [(part, [t for group in zip_longest(*(c for _, c in plan)) for t in group if t is not None])
+                for part, _ in plan] if shared else plan
+        with ProcessPoolExecutor(len(plan), mp_context=context, initializer=_join_queue,
+                                 initargs=(queue,)) as pool:
+            for future in as_completed([pool.submit(_child, part, chunk, shared) for part, chunk in work]):
                 done, touched = future.result()
                 results.update((r.target, r) for r in done)
                 for result in done if on_result is not None else ():

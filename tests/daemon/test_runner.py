@@ -1,0 +1,48 @@
+"""daemon.runner: a one-off run split over worker processes checks every target exactly once."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from monitor.config.settings import parse_settings
+from monitor.daemon import run_checks
+from monitor.demo import page_html
+from monitor.demo.server import Page, PageServer
+from monitor.models import Settings
+from tests.conftest import NATO
+
+PAGES = 120  # enough for two worker processes (runner.MIN_TARGETS_PER_PROCESS is 50)
+
+
+def _settings(tmp_path: Path, server: PageServer, per_host: int) -> Settings:
+    lines = "".join(f"  - {{name: page-{i}, url: '{server.url(f'/p/{i}')}', profile: defense.gov, timeout: 5, "
+                    f"fetch: {{via: http}}}}\n" for i in range(PAGES))
+    return parse_settings(f"fetch: {{retries: 0}}\ndaemon: {{workers: 4, per_host: {per_host}, host_delay: 0}}\n"
+                          f"targets:\n{lines}", base_dir=tmp_path)
+
+
+def test_processes_sharing_a_host_take_every_target_once_from_one_queue(tmp_path: Path) -> None:
+    html = page_html(NATO)
+    # Some pages answer slowly, so the processes finish their first targets at different times.
+    routes = {f"/p/{i}": Page(html, delay=0.05 if i % 7 == 0 else 0.0) for i in range(PAGES)}
+    with PageServer(routes) as server:
+        settings = _settings(tmp_path, server, per_host=4)  # 4 >= 2 processes: the host is shared
+        first = run_checks(settings, settings.targets, processes=2)
+        assert [r.target for r in first.results] == [t.name for t in settings.targets]
+        assert {r.status for r in first.results} == {"new"}
+        assert Counter(r.path for r in server.requests) == {f"/p/{i}": 1 for i in range(PAGES)}
+        again = run_checks(settings, settings.targets, processes=2)
+        assert {r.status for r in again.results} == {"unchanged"}
+        assert Counter(r.path for r in server.requests) == {f"/p/{i}": 2 for i in range(PAGES)}
+    index = (tmp_path / "reports" / "index.html").read_text(encoding="utf-8")
+    assert all(f">page-{i}</a>" in index and (tmp_path / "reports" / f"page-{i}" / "index.html").exists()
+               for i in range(PAGES)), "every target listed, and its pages written by the process that checked it"
+
+
+def test_a_host_kept_in_one_process_is_checked_whole_there(tmp_path: Path) -> None:
+    with PageServer({f"/p/{i}": Page(page_html(NATO)) for i in range(PAGES)}) as server:
+        settings = _settings(tmp_path, server, per_host=1)  # 1 < 2 processes: the host stays in one
+        report = run_checks(settings, settings.targets, processes=2)
+        assert [r.status for r in report.results] == ["new"] * PAGES
+        assert Counter(r.path for r in server.requests) == {f"/p/{i}": 1 for i in range(PAGES)}
