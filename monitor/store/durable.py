@@ -175,19 +175,26 @@ def read_cache_json(path: Path, *, missing: dict[str, Any] | None = None) -> dic
     Raises StoreError if it is unreadable, not an object of a known version, or its seal is absent or does not
     match (written half, or by a version that did not seal it).
     """
-    try:
-        data = read_file(path)
-    except FileNotFoundError as exc:
-        if missing is not None:
-            return missing
-        raise StoreError(f"cannot read {path}: {exc}") from exc
-    except OSError as exc:
-        raise StoreError(f"cannot read {path}: {exc}") from exc
+    data = _read_or_none(path, missing_ok=missing is not None)
+    if data is None:
+        return missing or {}
     document = _parsed(path, data)
     seal = data.rfind(_SEAL)
     if seal < 0 or document.pop("crc32", None) != f"{zlib.crc32(data[:seal]):08x}":
         raise StoreError(f"{path}: not sealed or not whole (written half?)")
     return document
+
+
+def _read_or_none(path: Path, *, missing_ok: bool) -> bytes | None:
+    """The bytes of the file at `path`, or None when there is none and `missing_ok`. Raises StoreError."""
+    try:
+        return read_file(path)
+    except FileNotFoundError as exc:
+        if missing_ok:
+            return None
+        raise StoreError(f"cannot read {path}: {exc}") from exc
+    except OSError as exc:
+        raise StoreError(f"cannot read {path}: {exc}") from exc
 
 
 def read_file(path: Path) -> bytes:
@@ -209,14 +216,9 @@ def read_json(path: Path, *, missing: dict[str, Any] | None = None) -> dict[str,
 
     Raises StoreError if it is unreadable (or absent, without `missing`), not an object, or of an unknown version.
     """
-    try:
-        data = read_file(path)
-    except FileNotFoundError as exc:
-        if missing is not None:
-            return missing
-        raise StoreError(f"cannot read {path}: {exc}") from exc
-    except OSError as exc:
-        raise StoreError(f"cannot read {path}: {exc}") from exc
+    data = _read_or_none(path, missing_ok=missing is not None)
+    if data is None:
+        return missing or {}
     return _parsed(path, data)
 
 
