@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import replace
-from itertools import zip_longest
+from itertools import islice, zip_longest
 from typing import Any
 
 from monitor.check import CheckContext, check_target
@@ -71,22 +71,14 @@ def _check_all(settings: Settings, targets: list[Target], site: SiteUpdates, clo
 
     dispatcher: Dispatcher | None = None
     try:
-        if take is not None:
-            dispatcher = Dispatcher(work, workers=settings.daemon.workers, per_host=settings.daemon.per_host,
-                                    host_delay=0.0, sleep=sleep, finish=stop_thread)
-            for _ in range(settings.daemon.workers):
-                first = take()
-                if first is None:
-                    break
-                dispatcher.submit(first)
-            dispatcher.join()
-        elif len(targets) <= 1 or settings.daemon.workers <= 1:
+        if take is None and (len(targets) <= 1 or settings.daemon.workers <= 1):
             for target in targets:
                 work(target)
         else:
             dispatcher = Dispatcher(work, workers=settings.daemon.workers, per_host=settings.daemon.per_host,
                                     host_delay=0.0, sleep=sleep, finish=stop_thread)
-            for target in targets:
+            # From the queue, one target per thread to begin with; each finished check takes the next.
+            for target in targets if take is None else islice(iter(take, None), settings.daemon.workers):
                 dispatcher.submit(target)
             dispatcher.join()
     finally:
@@ -128,26 +120,30 @@ def _child(settings: Settings, targets: list[Target], shared: bool) -> tuple[lis
     return list(results.values()), site.flush_targets(utcnow())
 
 
-def plan_processes(settings: Settings, targets: list[Target], cpus: int) -> list[tuple[Settings, list[Target]]]:
-    """Split a run over up to `cpus` processes, keeping every host within per_host (see the module doc)."""
+def plan_processes(settings: Settings, targets: list[Target],
+                   cpus: int) -> tuple[list[tuple[Settings, list[Target]]], bool]:
+    """Split a run over up to `cpus` processes, keeping every host within per_host (see the module doc).
+
+    Returns each process's settings and targets, and whether the processes share the hosts: then each has the
+    whole run, in turns across the hosts, and takes its next target from the run's queue (runner._child).
+    """
     count = min(cpus, len(targets) // MIN_TARGETS_PER_PROCESS)
     if count <= 1:
-        return [(settings, targets)]
+        return [(settings, targets)], False
     daemon = settings.daemon
-    share = daemon.per_host >= count
-    per_host = daemon.per_host // count if share else daemon.per_host
-    part = replace(settings, daemon=replace(daemon, per_host=per_host, workers=max(1, daemon.workers // count)))
-    slices: list[list[Target]] = [[] for _ in range(count)]
     by_host: dict[str, list[Target]] = defaultdict(list)
     for target in targets:
         by_host[host_of(target)].append(target)
+    if daemon.per_host >= count:  # each process gets its part of per_host
+        part = replace(settings, daemon=replace(daemon, per_host=daemon.per_host // count,
+                                                workers=max(1, daemon.workers // count)))
+        turns = [t for turn in zip_longest(*by_host.values()) for t in turn if t is not None]
+        return [(part, turns) for _ in range(count)], True
+    part = replace(settings, daemon=replace(daemon, workers=max(1, daemon.workers // count)))
+    slices: list[list[Target]] = [[] for _ in range(count)]
     for host_targets in sorted(by_host.values(), key=len, reverse=True):
-        if share:
-            for i, target in enumerate(host_targets):
-                slices[i % count].append(target)
-        else:
-            min(slices, key=len).extend(host_targets)
-    return [(part, s) for s in slices if s]
+        min(slices, key=len).extend(host_targets)
+    return [(part, s) for s in slices if s], False
 
 
 def run_checks(settings: Settings, targets: Iterable[Target], *, clock: Clock = utcnow,
@@ -166,20 +162,16 @@ def run_checks(settings: Settings, targets: Iterable[Target], *, clock: Clock = 
     site = SiteUpdates(settings.reports_dir, store)
     injected = clock is not utcnow or sleep is not time.sleep
     cpus = 1 if injected else (processes or int(os.environ.get("MONITOR_PROCESSES", 0)) or os.cpu_count() or 1)
-    plan = plan_processes(settings, targets, cpus)
+    plan, shared = plan_processes(settings, targets, cpus)
     if len(plan) == 1:
         results = _check_all(plan[0][0], plan[0][1], site, clock, sleep, on_result)
     else:
         results = {}
         context = multiprocessing.get_context("fork")
-        queue = context.Value("q", 0)
-        # Hosts shared between the processes (see plan_processes): one queue, in the plan's interleaved order.
-        shared = settings.daemon.per_host >= len(plan)
-        work = [(part, [t for group in zip_longest(*(c for _, c in plan)) for t in group if t is not None])
-                for part, _ in plan] if shared else plan
+        queue = context.Value("q", 0) if shared else None
         with ProcessPoolExecutor(len(plan), mp_context=context, initializer=_join_queue,
                                  initargs=(queue,)) as pool:
-            for future in as_completed([pool.submit(_child, part, chunk, shared) for part, chunk in work]):
+            for future in as_completed([pool.submit(_child, part, chunk, shared) for part, chunk in plan]):
                 done, touched = future.result()
                 results.update((r.target, r) for r in done)
                 for result in done if on_result is not None else ():

@@ -164,7 +164,7 @@ _SEAL = b',\n "crc32": '
 
 def _sealed(document: dict[str, Any]) -> bytes:
     """`document` as json_bytes gives it, with a last key "crc32": the CRC-32 of every byte before that key."""
-    body = json_bytes({k: v for k, v in document.items() if k != "crc32"})[:-3]  # without the closing "\n}\n"
+    body = json_bytes(document)[:-3]  # without the closing "\n}\n"
     return body + _SEAL + b'"%08x"\n}\n' % zlib.crc32(body)
 
 

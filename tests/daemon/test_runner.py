@@ -7,6 +7,7 @@ from pathlib import Path
 
 from monitor.config.settings import parse_settings
 from monitor.daemon import run_checks
+from monitor.daemon.runner import plan_processes
 from monitor.demo import page_html
 from monitor.demo.server import Page, PageServer
 from monitor.models import Settings
@@ -46,3 +47,25 @@ def test_a_host_kept_in_one_process_is_checked_whole_there(tmp_path: Path) -> No
         report = run_checks(settings, settings.targets, processes=2)
         assert [r.status for r in report.results] == ["new"] * PAGES
         assert Counter(r.path for r in server.requests) == {f"/p/{i}": 1 for i in range(PAGES)}
+
+
+def test_the_plan_shares_hosts_only_when_each_process_can_have_its_part_of_per_host(tmp_path: Path) -> None:
+    with PageServer({}) as one, PageServer({}) as two:
+        lines = "".join(f"  - {{name: p-{i}, url: '{(one if i < 120 else two).url(f'/{i}')}'}}\n"
+                        for i in range(200))
+
+        def plan(per_host: int, cpus: int) -> tuple[list[tuple[Settings, list[str]]], bool]:
+            settings = parse_settings(f"daemon: {{workers: 8, per_host: {per_host}}}\ntargets:\n{lines}",
+                                      base_dir=tmp_path)
+            parts, shared = plan_processes(settings, settings.targets, cpus)
+            return [(part, [t.name for t in chunk]) for part, chunk in parts], shared
+
+        parts, shared = plan(per_host=4, cpus=2)  # shared: every process has the run, in turns across hosts
+        assert shared and [p.daemon.per_host for p, _ in parts] == [2, 2]
+        assert parts[0][1] == parts[1][1] and parts[0][1][:4] == ["p-0", "p-120", "p-1", "p-121"]
+        assert sorted(parts[0][1]) == sorted(f"p-{i}" for i in range(200))
+        # Two hosts on four cores with per_host 3: not shared (3 < 4), so per_host stays whole and a host's
+        # targets stay in one process, even though only two processes are used.
+        parts, shared = plan(per_host=3, cpus=4)
+        assert not shared and [p.daemon.per_host for p, _ in parts] == [3, 3]
+        assert sorted(len(names) for _, names in parts) == [80, 120]
