@@ -128,10 +128,11 @@ def cut(html: str | bytes, profile: str, salt: str = "") -> Cut | None:
         # libxml2 builds trees only 256 levels deep; the normalizer's parser reads deeper pages whole.
         logger.debug("page nested beyond lxml's depth limit; normalizing it whole")
         return None
-    if _ODD_SPACE.search(" ".join(_CLASSES(doc))):
-        # soupsieve splits class lists on any whitespace, XPath only on space, tab, CR and LF: the two
-        # selector engines could disagree on this page.
-        logger.debug("unusual whitespace in a class attribute; normalizing the page whole")
+    # soupsieve splits class lists on any whitespace, XPath only on space, tab, CR and LF: where a class
+    # attribute the selectors test holds other whitespace, the two engines could disagree. The finder's own
+    # class tests split as soupsieve does, so for a finder profile only the pruned tree (what its drop and
+    # title selectors run on) needs the check; a selector profile runs XPath on the whole page.
+    if prof.find is None and _odd_classes(doc):
         return None
     found = None
     if prof.find is not None:
@@ -155,7 +156,7 @@ def cut(html: str | bytes, profile: str, salt: str = "") -> Cut | None:
     for node in keep:
         path.update(node.iterancestors())
     _prune(doc, keep, path)
-    if found is not None and not _drop_inside(doc, set(regions), prof.drop):
+    if found is not None and (_odd_classes(doc) or not _drop_inside(doc, set(regions), prof.drop)):
         return None
     try:
         for node in doc.iter():
@@ -177,6 +178,14 @@ def cut(html: str | bytes, profile: str, salt: str = "") -> Cut | None:
     small = lxml.etree.tostring(doc, method="xml", encoding="unicode")
     digest = hashlib.sha256(f"{profile}\n{salt}\n{small}".encode()).hexdigest()
     return Cut(small, digest, profile, regions_css, doc, found, required)
+
+
+def _odd_classes(doc: lxml.etree._Element) -> bool:
+    """True (and logged) when a class attribute in `doc` holds whitespace XPath does not split on."""
+    if _ODD_SPACE.search(" ".join(_CLASSES(doc))):
+        logger.debug("unusual whitespace in a class attribute; normalizing the page whole")
+        return True
+    return False
 
 
 def _drop_inside(doc: lxml.etree._Element, regions: set[lxml.etree._Element], drop: str) -> bool:
