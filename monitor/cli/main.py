@@ -5,6 +5,8 @@ Exit codes: 0 all unchanged or new, 1 at least one change, 2 at least one error 
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import logging
 import logging.handlers
@@ -102,6 +104,8 @@ def check(ctx: click.Context, names: tuple[str, ...], as_json: bool) -> None:
         click.echo(f"{report.mail_error} ({report.outbox} in the outbox, retried on later runs)", err=True)
     for error in report.notify_errors:
         click.echo(f"{error} (the message waits in its outbox, retried on later runs)", err=True)
+    global _QUICK_EXIT
+    _QUICK_EXIT = True  # every thread and worker process of the run has ended
     ctx.exit(run_exit_code(report))
 
 
@@ -257,6 +261,22 @@ add_status_command(cli)
 add_target_commands(cli)
 
 
+_QUICK_EXIT = False  # set by a command whose work is all done when it returns (no thread or child left)
+
+
 def main() -> None:
-    """Console-script entry point."""
-    cli(prog_name="monitor")
+    """Console-script entry point. After a one-off check the process ends without tearing the interpreter
+    down (0.1 s of a 2.5 s round freeing every module's objects): the output is flushed and the exit handlers
+    run first, the exit code is the one decided above."""
+    global _QUICK_EXIT
+    _QUICK_EXIT = False
+    try:
+        cli(prog_name="monitor")
+    except SystemExit as done:
+        if not _QUICK_EXIT or not isinstance(done.code, int | None):
+            raise
+        atexit._run_exitfuncs()  # logging's shutdown, a browser's, multiprocessing's
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):  # a closed pipe: the exit code still tells
+                stream.flush()
+        os._exit(done.code or 0)

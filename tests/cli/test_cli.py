@@ -101,3 +101,22 @@ def test_every_command_is_documented_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     missing = [name for name in cli.commands if f"monitor {name}" not in readme]
     assert not missing, f"commands missing from README.md: {missing}"
+
+
+def test_a_check_in_its_own_process_ends_with_its_output_whole_and_its_exit_code(write_config: WriteConfig,
+                                                                                 baseline_dir: Path) -> None:
+    """`monitor check` ends without the interpreter's teardown (cli.main.main): its JSON must still be whole
+    and the exit code the one the results decide."""
+    config = write_config()
+    command = [sys.executable, "-m", "monitor", "--config", str(config), "check", "--json"]
+    first = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False, timeout=60)
+    results = json.loads(first.stdout)
+    assert len(results) == 2
+    assert first.returncode == (1 if any(r["status"] == "changed" for r in results) else 0), first.stderr
+    again = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False, timeout=60)
+    assert again.returncode == 0, again.stderr
+    assert [r["status"] for r in json.loads(again.stdout)] == ["unchanged", "unchanged"]
+    broken = write_config(targets=[{"name": "gone", "url": "http://127.0.0.1:1/x", "timeout": 2}])
+    failed = subprocess.run([*command[:4], str(broken), *command[5:]], capture_output=True, text=True, cwd=ROOT,
+                            check=False, timeout=60)
+    assert failed.returncode == 2 and json.loads(failed.stdout)[0]["status"] == "error"
