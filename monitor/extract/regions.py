@@ -128,12 +128,6 @@ def cut(html: str | bytes, profile: str, salt: str = "") -> Cut | None:
         # libxml2 builds trees only 256 levels deep; the normalizer's parser reads deeper pages whole.
         logger.debug("page nested beyond lxml's depth limit; normalizing it whole")
         return None
-    # soupsieve splits class lists on any whitespace, XPath only on space, tab, CR and LF: where a class
-    # attribute the selectors test holds other whitespace, the two engines could disagree. The finder's own
-    # class tests split as soupsieve does, so for a finder profile only the pruned tree (what its drop and
-    # title selectors run on) needs the check; a selector profile runs XPath on the whole page.
-    if prof.find is None and _odd_classes(doc):
-        return None
     found = None
     if prof.find is not None:
         found = prof.find(LxmlView(), doc)
@@ -146,6 +140,8 @@ def cut(html: str | bytes, profile: str, salt: str = "") -> Cut | None:
         if found.date is not None:
             keep.add(found.date)
     else:
+        if _odd_classes(doc):  # a selector profile's XPath runs on the whole page
+            return None
         regions_css, regions = _regions(doc, prof)
         required_nodes = _matches(doc, prof.required)
         required = not prof.required or bool(required_nodes)
@@ -156,7 +152,7 @@ def cut(html: str | bytes, profile: str, salt: str = "") -> Cut | None:
     for node in keep:
         path.update(node.iterancestors())
     _prune(doc, keep, path)
-    if found is not None and (_odd_classes(doc) or not _drop_inside(doc, set(regions), prof.drop)):
+    if found is not None and (_odd_classes(doc) or not _drop_inside(doc, set(regions), prof.drop)):  # on the cut
         return None
     try:
         for node in doc.iter():
@@ -181,7 +177,12 @@ def cut(html: str | bytes, profile: str, salt: str = "") -> Cut | None:
 
 
 def _odd_classes(doc: lxml.etree._Element) -> bool:
-    """True (and logged) when a class attribute in `doc` holds whitespace XPath does not split on."""
+    """True (and logged) when a class attribute in `doc` holds whitespace XPath does not split on.
+
+    soupsieve splits class lists on any whitespace, XPath only on space, tab, CR and LF, so on such a page the
+    two selector engines could disagree and the page is normalized whole. A finder profile's own class tests
+    split as soupsieve does: for it only the pruned tree, where its drop and title selectors run, is checked.
+    """
     if _ODD_SPACE.search(" ".join(_CLASSES(doc))):
         logger.debug("unusual whitespace in a class attribute; normalizing the page whole")
         return True

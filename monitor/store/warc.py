@@ -16,6 +16,7 @@ record and checks its digests; `check()` says of one member what is wrong with i
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import io
 import logging
@@ -23,6 +24,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import ModuleType
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
@@ -32,11 +34,6 @@ from warcio.utils import Digester
 from warcio.warcwriter import BufferWARCWriter
 
 from monitor.models import CaptureRef, Exchange, Headers
-
-try:
-    from isal import isal_zlib as _deflate
-except ImportError:  # pragma: no cover - a platform without an isal wheel
-    _deflate = zlib  # type: ignore[assignment]
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +47,17 @@ _FRAMING = ("content-encoding", "transfer-encoding")
 GZIP_LEVEL = 3
 
 
+@functools.cache
+def _deflate() -> ModuleType:
+    """isal's zlib-compatible module, imported on the first record written (not at every command's start-up:
+    8 ms); zlib where isal has no build."""
+    try:
+        from isal import isal_zlib
+    except ImportError:  # pragma: no cover - a platform without an isal wheel
+        return zlib
+    return isal_zlib
+
+
 class _Writer(BufferWARCWriter):
     """warcio's writer with sha256 digests (sha1, its default, is broken for evidence), each record its own
     gzip member at GZIP_LEVEL. Made with gzip=False: the compression is done here."""
@@ -61,7 +69,8 @@ class _Writer(BufferWARCWriter):
     def write_record(self, record: object, params: object = None) -> None:
         plain = io.BytesIO()
         self._write_warc_record(plain, record)
-        compressor = _deflate.compressobj(GZIP_LEVEL, _deflate.DEFLATED, 31)
+        deflate = _deflate()
+        compressor = deflate.compressobj(GZIP_LEVEL, deflate.DEFLATED, 31)
         self.out.write(compressor.compress(plain.getvalue()) + compressor.flush())
 
 
