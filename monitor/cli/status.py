@@ -11,7 +11,6 @@ import click
 from monitor.cli.base import EXIT_CHANGED, EXIT_OK, CliError, settings_of
 from monitor.cli.engine import engine_lines
 from monitor.errors import MonitorError
-from monitor.notify import Outbox, channel_outboxes
 from monitor.report import stamp
 from monitor.store import SnapshotStore
 
@@ -45,6 +44,8 @@ def add_status_command(group: click.Group) -> None:
                 "reported": state.reported, "next_run": None if target.paused else next_run, "paused": target.paused,
             })
         failing_rows = [row for row in rows if row["consecutive_failures"]]
+        from monitor.notify import Outbox, channel_outboxes  # here: smtplib and Apprise's side are not for a check
+
         outbox = Outbox(settings.snapshots_dir, settings.reports_dir, settings.email).size()
         shown = failing_rows if failing else rows
         engine, engine_text = engine_lines(settings.engine) if settings.engine.url else (None, [])

@@ -2,7 +2,8 @@
 
 Scheduler jobs only hand targets to the Dispatcher. A busy host queues its own targets instead of
 occupying workers, so one slow host cannot starve the others, and no host sees more than `per_host`
-requests at once or two request starts closer than `host_delay` seconds.
+requests at once or two request starts closer than `host_delay` seconds. Of the `workers` threads only
+as many run checks at once as keep the core busy (gate.py): the rest would only contend for it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
+from monitor.daemon.gate import Gate
 from monitor.models import Target
 
 logger = logging.getLogger(__name__)
@@ -31,8 +33,9 @@ class Dispatcher:
 
     def __init__(self, work: Callable[[Target], object], *, workers: int, per_host: int, host_delay: float,
                  sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic,
-                 finish: Callable[[], None] | None = None) -> None:
-        """`finish`, if given, runs once in every worker thread when the pool shuts down (after all its work)."""
+                 finish: Callable[[], None] | None = None, gate: Gate | None = None) -> None:
+        """`finish`, if given, runs once in every worker thread when the pool shuts down (after all its work).
+        `gate` admits the checks that run at once (default: an adaptive Gate up to `workers`)."""
         self._work = work
         self._workers = workers
         self._finish = finish
@@ -42,6 +45,7 @@ class Dispatcher:
         self._sleep = sleep
         self._monotonic = monotonic
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="check")
+        self._gate = gate or Gate(workers)
         self._cond = threading.Condition()
         self._active: dict[str, int] = defaultdict(int)
         self._pending: dict[str, deque[Target]] = defaultdict(deque)
@@ -95,9 +99,10 @@ class Dispatcher:
 
     def _run(self, target: Target, host: str, delay: float) -> None:
         try:
-            self._wait_turn(host, delay)
-            if not self._closed:
-                self._work(target)
+            with self._gate:  # first: a wait here must not come between the host's turn and the request
+                self._wait_turn(host, delay)
+                if not self._closed:
+                    self._work(target)
         except Exception:  # work() turns failures into results; this is the last line of defence
             logger.exception("%s: check crashed", target.name)
         finally:
