@@ -14,6 +14,8 @@ Via = Literal["http", "browser", "archive"]
 SnapshotSource = Literal["live", "baseline", "archive"]
 # What a report describes: a content/metadata change, or an event in the target's error state.
 ReportKind = Literal["changed", "error", "removed", "recovered"]
+# The extraction profiles (monitor.extract.normalize.PROFILES has one of each), named here for the config and CLI.
+PROFILE_NAMES = ("generic", "defense.gov")
 # Target names become folder and file names: keep them to a safe alphabet.
 NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 # Snapshot and report ids start with their UTC time in this format, so names sort by time.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from monitor.config import load_settings
 from monitor.errors import MonitorError
 from monitor.models import Settings, Target
 
@@ -30,6 +29,8 @@ def target_of(ctx: click.Context, settings: Settings, name: str) -> Target:
 
 def settings_of(ctx: click.Context) -> Settings:
     """Return the settings from the config file named on the command line. Raises CliError if it is invalid."""
+    from monitor.config import load_settings  # here: pydantic and the schema are a fifth of a second to load
+
     try:
         return load_settings(ctx.obj["config"])
     except MonitorError as exc:

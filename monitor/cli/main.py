@@ -1,4 +1,5 @@
 """Command-line interface: a thin shell over the library. Logging is set up and exit codes decided here only.
+Nothing heavy is imported at start-up: each command imports the stages it runs.
 
 Exit codes: 0 all unchanged or new, 1 at least one change, 2 at least one error or bad input (errors win).
 """
@@ -30,13 +31,12 @@ from monitor.cli.status import add_status_command
 from monitor.cli.store import add_store_commands
 from monitor.cli.targets import add_target_commands
 from monitor.clock import utcnow
-from monitor.daemon import run_checks
+from monitor.daemon.launch import Launch
 from monitor.errors import MonitorError
-from monitor.extract import PROFILES, normalize
-from monitor.extract import explain as explain_page
-from monitor.fetch import decode_html
-from monitor.models import RunReport
-from monitor.store import SnapshotStore
+from monitor.models import PROFILE_NAMES, RunReport, Settings, Target
+
+# The stages are imported by the commands that use them: `monitor check` loads the check stack in its
+# checking process while this one reads the config (monitor.daemon.launch).
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -82,7 +82,29 @@ def cli(ctx: click.Context, config: Path, verbose: int) -> None:
 @click.pass_context
 def check(ctx: click.Context, names: tuple[str, ...], as_json: bool) -> None:
     """Check the named targets (all but the paused ones by default) once; exit 0 quiet, 1 changed, 2 error."""
-    settings = settings_of(ctx)
+    with Launch() as launch:  # first: its process loads the check stack while this one reads the config
+        settings = settings_of(ctx)
+        targets = _check_targets(ctx, settings, names)
+        progress = Progress(len(targets), quiet=as_json)
+        try:
+            report = launch.run(settings, targets, on_result=progress)
+        except MonitorError as exc:
+            raise CliError(str(exc)) from exc
+        finally:
+            progress.close()
+    if as_json:
+        click.echo(json.dumps([result_json(r) for r in report.results], indent=2))
+    if report.mail_error:
+        click.echo(f"{report.mail_error} ({report.outbox} in the outbox, retried on later runs)", err=True)
+    for error in report.notify_errors:
+        click.echo(f"{error} (the message waits in its outbox, retried on later runs)", err=True)
+    global _QUICK_EXIT
+    _QUICK_EXIT = True  # every thread and worker process of the run has ended
+    ctx.exit(run_exit_code(report))
+
+
+def _check_targets(ctx: click.Context, settings: Settings, names: tuple[str, ...]) -> list[Target]:
+    """The targets `monitor check NAMES` checks. Raises CliError for an unknown name or nothing to check."""
     unknown = [n for n in names if settings.target(n) is None]
     if unknown:
         raise CliError(f"unknown target(s): {', '.join(unknown)} (configured: "
@@ -93,20 +115,7 @@ def check(ctx: click.Context, names: tuple[str, ...], as_json: bool) -> None:
         paused = sum(1 for t in settings.targets if t.paused)
         raise CliError(f"{ctx.obj['config']}: no targets configured" if not paused else
                        f"{ctx.obj['config']}: all {paused} targets are paused (`monitor resume NAME`)")
-    progress = Progress(len(targets), quiet=as_json)
-    try:
-        report = run_checks(settings, targets, on_result=progress)
-    finally:
-        progress.close()
-    if as_json:
-        click.echo(json.dumps([result_json(r) for r in report.results], indent=2))
-    if report.mail_error:
-        click.echo(f"{report.mail_error} ({report.outbox} in the outbox, retried on later runs)", err=True)
-    for error in report.notify_errors:
-        click.echo(f"{error} (the message waits in its outbox, retried on later runs)", err=True)
-    global _QUICK_EXIT
-    _QUICK_EXIT = True  # every thread and worker process of the run has ended
-    ctx.exit(run_exit_code(report))
+    return [t for t in targets if t is not None]
 
 
 @cli.command("email-test")
@@ -156,12 +165,16 @@ def run_command(ctx: click.Context, log_file: Path | None, engine_url: str | Non
 
 @cli.command("normalize")
 @click.argument("file", type=click.File("rb"))
-@click.option("--profile", type=click.Choice(sorted(PROFILES)), default="generic", show_default=True)
+@click.option("--profile", type=click.Choice(sorted(PROFILE_NAMES)), default="generic", show_default=True)
 @click.option("--select", help="CSS selector: keep only these parts.")
 @click.option("--exclude", multiple=True, help="CSS selector: drop these parts (repeatable).")
 @click.option("--explain", is_flag=True, help="Show each block's place and the element it came from.")
 def normalize_command(file: Any, profile: str, select: str | None, exclude: tuple[str, ...], explain: bool) -> None:
     """Print the normalized text of a saved HTML page (FILE, or - for stdin)."""
+    from monitor.extract import explain as explain_page
+    from monitor.extract import normalize
+    from monitor.fetch import decode_html
+
     try:
         html = decode_html(file.read())
         if not explain:
@@ -182,6 +195,8 @@ def normalize_command(file: Any, profile: str, select: str | None, exclude: tupl
 @click.pass_context
 def history(ctx: click.Context, name: str, as_json: bool) -> None:
     """List NAME's snapshots, newest first."""
+    from monitor.store import SnapshotStore
+
     settings = settings_of(ctx)
     try:
         snapshots = SnapshotStore(settings.snapshots_dir).history(name)
@@ -213,6 +228,8 @@ def history(ctx: click.Context, name: str, as_json: bool) -> None:
 @click.pass_context
 def baseline(ctx: click.Context, name: str, file: Any) -> None:
     """Import FILE (UTF-8 text) as NAME's first snapshot."""
+    from monitor.store import SnapshotStore
+
     settings = settings_of(ctx)
     target_of(ctx, settings, name)
     try:

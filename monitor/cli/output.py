@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from monitor.extract import describe
 from monitor.models import CheckResult
 
 
@@ -16,6 +15,8 @@ def result_line(result: CheckResult) -> str:
         return f"{result.target}: error: {result.error}{event}"
     details = []
     if result.change:
+        from monitor.extract import describe  # the stage is loaded by then: the check ran
+
         where = f" in {describe(result.change.places)}" if result.change.places and not result.change.chrome else ""
         details.append(f"+{result.change.inserted_words}/-{result.change.deleted_words} words{where}")
     if result.meta:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,14 +12,17 @@ from monitor.cli.base import CliError, settings_of
 from monitor.clock import utcnow
 from monitor.errors import MonitorError
 from monitor.models import Settings
-from monitor.report import ReportEntry, list_reports, publish, resolve
-from monitor.review import ReviewStore
-from monitor.store import SnapshotStore
+
+if TYPE_CHECKING:
+    from monitor.report import ReportEntry
 
 _MARKS = re.compile(r"\[-(.*?)-\]|\{\+(.*?)\+\}", re.DOTALL)
 
 
 def _entries(settings: Settings, target: str | None = None) -> list[ReportEntry]:
+    from monitor.report import list_reports  # the report stage is loaded by the commands that read reports
+    from monitor.review import ReviewStore
+
     try:
         return list_reports(settings.reports_dir, ReviewStore(settings.reports_dir).load_all(), target)
     except MonitorError as exc:
@@ -26,6 +30,8 @@ def _entries(settings: Settings, target: str | None = None) -> list[ReportEntry]
 
 
 def _find(settings: Settings, ref: str) -> ReportEntry:
+    from monitor.report import resolve
+
     try:
         return resolve(_entries(settings), ref)
     except MonitorError as exc:
@@ -102,6 +108,10 @@ def add_review_commands(group: click.Group) -> None:
     @click.pass_context
     def review(ctx: click.Context, ref: str, note: str, significance: float | None, undo: bool) -> None:
         """Mark a report reviewed (with an optional note and significance), or unreviewed with --undo."""
+        from monitor.report import publish
+        from monitor.review import ReviewStore
+        from monitor.store import SnapshotStore
+
         settings = settings_of(ctx)
         entry = _find(settings, ref)
         store = ReviewStore(settings.reports_dir)

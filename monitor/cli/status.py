@@ -11,8 +11,6 @@ import click
 from monitor.cli.base import EXIT_CHANGED, EXIT_OK, CliError, settings_of
 from monitor.cli.engine import engine_lines
 from monitor.errors import MonitorError
-from monitor.report import stamp
-from monitor.store import SnapshotStore
 
 
 def add_status_command(group: click.Group) -> None:
@@ -25,6 +23,7 @@ def add_status_command(group: click.Group) -> None:
     def status(ctx: click.Context, as_json: bool, failing: bool) -> None:
         """Per target: last check, result, last change, last error, next run. Exit 1 when a target is failing."""
         from monitor.daemon import read_status
+        from monitor.store import SnapshotStore
 
         settings = settings_of(ctx)
         daemon = read_status(settings)
@@ -90,6 +89,8 @@ def _utc(iso: str | None) -> str | None:
     if not iso:
         return None
     try:
+        from monitor.report import stamp
+
         return stamp(datetime.fromisoformat(iso))
     except ValueError:
         return iso

@@ -6,14 +6,16 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from monitor.cli.base import CliError
 from monitor.errors import MonitorError
-from monitor.models import Settings
-from monitor.watchlist import Edited
+from monitor.models import PROFILE_NAMES, Settings
+
+if TYPE_CHECKING:
+    from monitor.watchlist import Edited
 
 
 def _value(text: str) -> Any:
@@ -51,12 +53,10 @@ def _preview(settings: Settings, name: str) -> list[str]:
 
 def add_target_commands(group: click.Group) -> None:
     """Add add/edit/pause/resume/remove to the CLI group."""
-    from monitor.config.settings import PROFILES
-
     @group.command("add")
     @click.argument("url")
     @click.option("--name", help="a-z, 0-9 and '-' (default: made from the URL's last path part)")
-    @click.option("--profile", type=click.Choice(sorted(PROFILES)), default="generic", show_default=True)
+    @click.option("--profile", type=click.Choice(sorted(PROFILE_NAMES)), default="generic", show_default=True)
     @click.option("--every", help="How often: 30m, 6h, 1d (default 6h).")
     @click.option("--via", type=click.Choice(["http", "browser", "auto"]), help="How to fetch it.")
     @click.option("--no-fetch", is_flag=True, help="Do not fetch the page once to show what it extracts.")
