@@ -78,6 +78,23 @@ def test_redirects_are_followed_and_the_final_url_recorded(sleeps: Sleeps) -> No
     assert got.url == srv.url("/old") and got.final_url == srv.url("/new")
 
 
+def test_cookies_a_site_sets_are_sent_on_its_redirect_and_on_later_fetches(sleeps: Sleeps) -> None:
+    """A bot manager's pattern: the first answer sets a cookie and redirects; the page wants the cookie back."""
+    routes = {"/a": Page(b"", status=302, headers={"Location": "/b", "Set-Cookie": "bm=1; Path=/"}),
+              "/b": Page(HTML)}
+    with PageServer(routes) as srv, fetcher(sleeps) as f:
+        first = f.fetch(target(srv.url("/a")))
+        f.fetch(target(srv.url("/b")))
+    assert first.final_url == srv.url("/b")
+    assert [r.headers.get("Cookie") for r in srv.requests] == [None, "bm=1", "bm=1"]
+
+
+def test_credentials_in_a_target_url_are_sent_as_basic_auth(sleeps: Sleeps) -> None:
+    with PageServer({"/a": Page(HTML)}) as srv, fetcher(sleeps) as f:
+        f.fetch(target(srv.url("/a").replace("http://", "http://reader:s3cret@")))
+    assert srv.requests[0].headers["Authorization"] == "Basic cmVhZGVyOnMzY3JldA=="
+
+
 def test_a_redirect_loop_is_an_error(sleeps: Sleeps) -> None:
     with PageServer({"/loop": Page(b"", status=302, headers={"Location": "/loop"})}) as srv, \
             fetcher(sleeps, max_redirects=5) as f, pytest.raises(FetchError, match="too many redirects"):
