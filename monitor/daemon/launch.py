@@ -86,8 +86,8 @@ class Launch:
         try:
             pickle.dump((settings, targets), self._job, protocol=pickle.HIGHEST_PROTOCOL)
             self._job.close()
-        except OSError as exc:
-            raise MonitorError(f"cannot hand the run to its process: {exc}") from exc
+        except OSError:  # the child is gone (a broken pipe): its answers end at once, and say how it ended
+            logger.debug("could not hand the run to the checking process", exc_info=True)
         while True:
             try:
                 kind, value = pickle.load(self._answers)
