@@ -23,6 +23,7 @@ def add_status_command(group: click.Group) -> None:
     def status(ctx: click.Context, as_json: bool, failing: bool) -> None:
         """Per target: last check, result, last change, last error, next run. Exit 1 when a target is failing."""
         from monitor.daemon import read_status
+        from monitor.notify import Outbox, channel_outboxes  # here: smtplib and Apprise are not for a check
         from monitor.store import SnapshotStore
 
         settings = settings_of(ctx)
@@ -43,8 +44,6 @@ def add_status_command(group: click.Group) -> None:
                 "reported": state.reported, "next_run": None if target.paused else next_run, "paused": target.paused,
             })
         failing_rows = [row for row in rows if row["consecutive_failures"]]
-        from monitor.notify import Outbox, channel_outboxes  # here: smtplib and Apprise's side are not for a check
-
         outbox = Outbox(settings.snapshots_dir, settings.reports_dir, settings.email).size()
         shown = failing_rows if failing else rows
         engine, engine_text = engine_lines(settings.engine) if settings.engine.url else (None, [])

@@ -25,7 +25,7 @@ from monitor.config.notify import ChannelSchema, to_channels
 from monitor.config.targets import StrictSchema, TargetSchema, to_target
 from monitor.config.yaml_lines import dotted, duplicate_keys, line_of
 from monitor.errors import ConfigError
-from monitor.models import PROFILE_NAMES, DaemonSettings, EngineSettings, FetchSettings, Settings
+from monitor.models import DaemonSettings, EngineSettings, FetchSettings, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,6 @@ DEFAULT_EVERY = timedelta(hours=6)
 DEFAULT_USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 )
-PROFILES = PROFILE_NAMES
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml, ten times faster, when PyYAML has it
 
 

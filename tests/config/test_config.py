@@ -30,6 +30,18 @@ targets:
 """
 
 
+def test_the_profile_names_offered_are_the_profiles_there_are() -> None:
+    """The CLI's choices (models.PROFILE_NAMES), the config schema's and the extract stage's profiles agree."""
+    import typing
+
+    from monitor.config.targets import TargetSchema
+    from monitor.extract import PROFILES
+    from monitor.models import PROFILE_NAMES
+
+    schema = set(typing.get_args(TargetSchema.model_fields["profile"].annotation))
+    assert set(PROFILE_NAMES) == schema == set(PROFILES)
+
+
 def test_the_repository_config_loads() -> None:
     settings = load_settings(ROOT / "config.yaml")
     assert [t.name for t in settings.targets] == ["nato-training-suspended", "mattis-stoltenberg-remarks"]

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.request import urlopen
-
-import pytest
 
 from monitor.daemon.dispatch import Dispatcher
 from monitor.daemon.gate import Gate, process_demand
+from monitor.demo.server import Page, PageServer, RequestInfo
 from monitor.models import Target
 
 
@@ -86,38 +83,20 @@ def test_checks_waiting_on_an_idle_core_open_the_gate() -> None:
     assert len(inside) == 3 and gate.limit == 4, "doubled"
 
 
-@pytest.fixture(scope="module")
-def slow_server() -> Iterator[tuple[str, dict[str, int]]]:
-    """A loopback server answering every GET after 0.3 s; counts the most requests it held at once."""
+def test_a_slow_site_gets_every_worker_at_once() -> None:
     lock = threading.Lock()
     seen = {"now": 0, "peak": 0}
 
-    class Slow(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            with lock:
-                seen["now"] += 1
-                seen["peak"] = max(seen["peak"], seen["now"])
-            time.sleep(0.3)
-            with lock:
-                seen["now"] -= 1
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
+    def slow(_: RequestInfo) -> Page:
+        """Answer after 0.3 s, counting the most requests held at once."""
+        with lock:
+            seen["now"] += 1
+            seen["peak"] = max(seen["peak"], seen["now"])
+        time.sleep(0.3)
+        with lock:
+            seen["now"] -= 1
+        return Page(b"ok")
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", seen
-    server.shutdown()
-    server.server_close()
-
-
-def test_a_slow_site_gets_every_worker_at_once(slow_server: tuple[str, dict[str, int]]) -> None:
-    base, seen = slow_server
     done: list[str] = []
 
     def work(target: Target) -> None:
@@ -125,9 +104,10 @@ def test_a_slow_site_gets_every_worker_at_once(slow_server: tuple[str, dict[str,
             response.read()
         done.append(target.name)
 
-    dispatcher = Dispatcher(work, workers=6, per_host=6, host_delay=0)
-    for i in range(24):
-        dispatcher.submit(Target(name=f"p{i}", url=f"{base}/{i}"))
-    dispatcher.join()
+    with PageServer({f"/{i}": slow for i in range(24)}) as server:
+        dispatcher = Dispatcher(work, workers=6, per_host=6, host_delay=0)
+        for i in range(24):
+            dispatcher.submit(Target(name=f"p{i}", url=server.url(f"/{i}")))
+        dispatcher.join()
     assert len(done) == 24
     assert seen["peak"] == 6, "waiting on the network, the gate opened to all six workers"
